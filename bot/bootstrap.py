@@ -1,0 +1,38 @@
+"""Building the process: stores, migrations, clients, services."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from bot import db
+from bot.clock import Clock
+from bot.services import Services
+from bot.settings import Settings
+from bot.slack_client import make_client
+from bot.stores import StoreURLs, resolve_stores
+from incident.severity import load_policy
+
+
+def build_services(
+    settings: Settings, stores: StoreURLs, *, clock: Clock | None = None
+) -> Services:
+    engine = db.make_engine(stores.database_url)
+    redis_client = aioredis.Redis.from_url(
+        stores.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+    )
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=db.session_factory(engine),
+        redis=redis_client,
+        slack=make_client(settings.slack_bot_token or "", settings.slack_api_url),
+        policy=load_policy(settings.policy_file),
+        clock=clock or Clock(),
+    )
+
+
+def prepare_stores(settings: Settings) -> StoreURLs:
+    """Start embedded stores when no URL is set, then bring the schema up to date."""
+    stores = resolve_stores(settings)
+    db.upgrade(stores.database_url)
+    return stores

@@ -1,0 +1,1 @@
+"""Status checks: adapters that look at a service from outside and report a CheckResult."""

@@ -1,0 +1,146 @@
+"""Is the service's Deployment fully available, and are any of its pods in trouble.
+
+The Kubernetes API call itself is injected (``bot/kube_ops.deployment_health`` wired with a
+client per context), so this module only decides what the answer means.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+from bot.catalog import Service
+from bot.checks.base import Stopwatch
+from bot.checks.reasons import plain_reason
+from incident.checks import CheckResult, CheckStatus
+
+CHECK_NAME = "kubernetes"
+MAX_PODS_NAMED = 3
+
+
+class DeploymentHealthLike(Protocol):
+    """What the check reads from a deployment_health() answer.
+
+    ``problem_pods`` items may be plain strings or objects with ``name`` and a
+    ``reason``/``status``/``phase``.
+    """
+
+    @property
+    def desired(self) -> int: ...
+
+    @property
+    def available(self) -> int: ...
+
+    @property
+    def problem_pods(self) -> Sequence[Any]: ...
+
+    @property
+    def warnings(self) -> Sequence[str]: ...
+
+
+# (context, namespace, deployment) -> health; sync callables are run in a worker thread.
+DeploymentHealthFn = Callable[
+    [str | None, str, str], DeploymentHealthLike | Awaitable[DeploymentHealthLike]
+]
+
+
+async def check_deployment(
+    service: str,
+    *,
+    context: str | None,
+    namespace: str,
+    deployment: str,
+    deployment_health: DeploymentHealthFn,
+) -> CheckResult:
+    watch = Stopwatch()
+    where = {"context": context, "namespace": namespace, "deployment": deployment}
+    try:
+        health = await _call(deployment_health, context, namespace, deployment)
+    except Exception as exc:
+        return CheckResult(service, CHECK_NAME, CheckStatus.FAIL, _api_reason(exc), watch.ms, where)
+    status, reason, details = judge_deployment(health)
+    return CheckResult(service, CHECK_NAME, status, reason, watch.ms, {**where, **details})
+
+
+def judge_deployment(health: DeploymentHealthLike) -> tuple[CheckStatus, str, dict[str, Any]]:
+    """No pod available is a FAIL; partly available, troubled pods or warnings are a WARN."""
+    desired, available = int(health.desired), int(health.available)
+    pods = [_describe_pod(p) for p in health.problem_pods]
+    warnings = [str(w) for w in health.warnings]
+    details: dict[str, Any] = {
+        "desired": desired,
+        "available": available,
+        "problem_pods": pods,
+        "warnings": warnings,
+    }
+
+    if desired == 0:
+        status, reason = CheckStatus.WARN, "scaled to 0"
+    elif available == 0:
+        status, reason = CheckStatus.FAIL, f"0/{desired} available"
+    elif available < desired or pods or warnings:
+        status, reason = CheckStatus.WARN, f"{available}/{desired} available"
+    else:
+        status, reason = CheckStatus.OK, f"{available}/{desired} available"
+
+    if pods:
+        named = ", ".join(pods[:MAX_PODS_NAMED])
+        extra = len(pods) - MAX_PODS_NAMED
+        reason += f"; pods: {named}" + (f" and {extra} more" if extra > 0 else "")
+    if warnings:
+        reason += f"; {warnings[0]}" + (f" (+{len(warnings) - 1})" if len(warnings) > 1 else "")
+    return status, reason, details
+
+
+async def _call(
+    fn: DeploymentHealthFn, context: str | None, namespace: str, deployment: str
+) -> DeploymentHealthLike:
+    if inspect.iscoroutinefunction(fn):
+        return await fn(context, namespace, deployment)
+    answer = await asyncio.to_thread(fn, context, namespace, deployment)
+    if inspect.isawaitable(answer):
+        return await answer
+    return answer
+
+
+def _describe_pod(pod: Any) -> str:
+    if isinstance(pod, str):
+        return pod
+    name = getattr(pod, "name", None)
+    if name is None:
+        return str(pod)
+    why = (
+        getattr(pod, "reason", None) or getattr(pod, "status", None) or getattr(pod, "phase", None)
+    )
+    return f"{name} {why}" if why else str(name)
+
+
+def _api_reason(exc: Exception) -> str:
+    # kubernetes.client ApiException's str() is a multi-line dump; status and reason say it.
+    status, why = getattr(exc, "status", None), getattr(exc, "reason", None)
+    if isinstance(status, int) and why:
+        return f"Kubernetes API {status} {why}"
+    return plain_reason(exc)
+
+
+class DeploymentChecker:
+    name = CHECK_NAME
+
+    def __init__(self, deployment_health: DeploymentHealthFn) -> None:
+        self.deployment_health = deployment_health
+
+    def applies_to(self, service: Service) -> bool:
+        return service.kubernetes is not None
+
+    async def check(self, service: Service) -> CheckResult:
+        kube = service.kubernetes
+        assert kube is not None
+        return await check_deployment(
+            service.name,
+            context=kube.context,
+            namespace=kube.namespace,
+            deployment=kube.deployment,
+            deployment_health=self.deployment_health,
+        )

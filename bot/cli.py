@@ -1,0 +1,118 @@
+"""`warroom serve | sandbox | db upgrade | version`.
+
+Errors an operator can fix are one line on stderr and exit code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.settings import SettingsError, load_settings
+from bot.version import VERSION
+from incident.severity import PolicyError
+
+
+def _fail(message: str) -> int:
+    print(f"warroom: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_serve(_: argparse.Namespace) -> int:
+    settings = load_settings()
+    settings.require_slack()
+
+    from bot import logging_setup
+    from bot.bootstrap import build_services, prepare_stores
+    from bot.sentry import init_sentry
+    from bot.server import build_asgi, run_uvicorn
+
+    logging_setup.configure(settings.log_level)
+    init_sentry(settings.sentry_dsn, VERSION)
+    stores = prepare_stores(settings)
+    services = build_services(settings, stores)
+    asgi = build_asgi(services, on_shutdown=services.close)
+    if settings.slack_app_token:
+        return _serve_socket_mode(asgi, settings)
+    logging_setup.get_logger().info("serving", host=settings.host, port=settings.port)
+    run_uvicorn(asgi, settings.host, settings.port, log_level=settings.log_level)
+    return 0
+
+
+def _serve_socket_mode(asgi: object, settings: object) -> int:
+    """Socket Mode for Slack; HTTP still serves /healthz and /metrics."""
+    import uvicorn
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    async def main() -> None:
+        handler = AsyncSocketModeHandler(asgi.state.bolt, settings.slack_app_token)  # type: ignore[attr-defined]
+        await handler.connect_async()
+        config = uvicorn.Config(asgi, host=settings.host, port=settings.port, log_level="warning")  # type: ignore[attr-defined]
+        try:
+            await uvicorn.Server(config).serve()
+        finally:
+            await handler.close_async()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox import run_sandbox
+
+    return run_sandbox(script=args.script)
+
+
+def cmd_db_upgrade(_: argparse.Namespace) -> int:
+    from bot.bootstrap import prepare_stores
+
+    settings = load_settings()
+    prepare_stores(settings)
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_version(_: argparse.Namespace) -> int:
+    print(f"warroom {VERSION}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="warroom", description="Slack incident response.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("serve", help="serve Slack on POST /slack/events (or Socket Mode)").set_defaults(
+        func=cmd_serve
+    )
+    sandbox = sub.add_parser(
+        "sandbox", help="try warroom in the terminal: emulated Slack and cluster, no workspace"
+    )
+    sandbox.add_argument(
+        "--script", help="read console lines from this file instead of the terminal"
+    )
+    sandbox.set_defaults(func=cmd_sandbox)
+    dbp = sub.add_parser("db", help="database commands")
+    dbsub = dbp.add_subparsers(dest="db_command", metavar="DB_COMMAND")
+    dbsub.add_parser("upgrade", help="apply Alembic migrations").set_defaults(func=cmd_db_upgrade)
+    sub.add_parser("version", help="print the version").set_defaults(func=cmd_version)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except (SettingsError, PolicyError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: one line, no traceback
+        return _fail(f"{type(exc).__name__}: {exc}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""`GET /healthz` in runbook 004's shape, with one check per store we depend on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy import text
+
+from bot.services import Services
+from bot.version import VERSION
+
+CHECK_TIMEOUT_S = 2.0
+
+
+async def _database(services: Services) -> None:
+    async with services.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def _redis(services: Services) -> None:
+    await services.redis.ping()
+
+
+async def _timed(name: str, coro: Any) -> tuple[str, dict[str, Any]]:
+    start = time.perf_counter()
+    try:
+        await asyncio.wait_for(coro, CHECK_TIMEOUT_S)
+        result: dict[str, Any] = {"status": "healthy"}
+    except TimeoutError:
+        result = {"status": "unhealthy", "error": f"timed out after {CHECK_TIMEOUT_S:.0f} s"}
+    except Exception as exc:
+        result = {"status": "unhealthy", "error": type(exc).__name__ + ": " + str(exc)[:200]}
+    result["duration_ms"] = round((time.perf_counter() - start) * 1000, 1)
+    return name, result
+
+
+async def health_report(services: Services) -> tuple[int, dict[str, Any]]:
+    checks = dict(
+        await asyncio.gather(
+            _timed("database", _database(services)), _timed("redis", _redis(services))
+        )
+    )
+    healthy = all(c["status"] == "healthy" for c in checks.values())
+    body = {
+        "status": "healthy" if healthy else "unhealthy",
+        "timestamp": services.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "version": VERSION,
+        "checks": checks,
+    }
+    return (200 if healthy else 503), body

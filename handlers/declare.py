@@ -1,0 +1,125 @@
+"""Declaring: `/incident declare SEV2 <title>`, the declare modal, and `/incident repair`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from bot import declare_flow
+from bot.logging_setup import get_logger
+from bot.services import Services
+from handlers.blocks import DECLARE_CALLBACK, declare_modal, view_value
+from handlers.incident_context import incident_for_call
+from handlers.subcommands import CommandCall, subcommand
+from incident.declaration import DeclarationError, clean_title, parse_declare, parse_severity
+
+log = get_logger(__name__)
+
+
+def responder(call: CommandCall):
+    async def notify(text: str) -> None:
+        await call.respond(text=text, response_type="ephemeral", replace_original=False)
+
+    return notify
+
+
+@subcommand(
+    "declare",
+    "/incident declare [SEV1-4] <title>",
+    "declare an incident (no title: open the form)",
+    order=1,
+)
+async def declare_command(call: CommandCall) -> None:
+    s = call.services
+    if not call.args.strip():
+        await call.ack()
+        await s.slack.views_open(
+            trigger_id=call.trigger_id,
+            view=declare_modal(
+                default_severity=s.settings.default_severity,
+                commander=call.user_id,
+                origin_channel=call.channel_id,
+            ),
+        )
+        return
+    try:
+        decl = parse_declare(call.args, s.settings.default_severity)
+    except DeclarationError as exc:
+        await call.ack(text=f"⚠️ {exc}")
+        return
+    await call.ack()
+    await declare_flow.declare_incident(
+        s,
+        title=decl.title,
+        severity=decl.severity,
+        reporter=call.user_id,
+        commander=call.user_id,
+        impact=None,
+        key=f"cmd:{call.delivery_key}",
+        notify=responder(call),
+    )
+
+
+@subcommand("repair", "/incident repair [number]", "retry declare steps Slack refused", order=90)
+async def repair_command(call: CommandCall) -> None:
+    inc = await incident_for_call(call)
+    if inc is None:
+        return
+    await call.ack()
+    outcome = await declare_flow.run_setup(call.services, inc.number)
+    await responder(call)(declare_flow.outcome_message(call.services, outcome))
+
+
+async def _tell(services: Services, user: str, channel: str | None, text: str) -> None:
+    """A modal has no response_url: tell the declarer where they were, else by DM."""
+    if channel:
+        try:
+            await services.slack.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+        except SlackApiError:
+            pass
+    await services.slack.chat_postMessage(channel=user, text=text)
+
+
+async def handle_declare_submission(ack: Any, body: dict, view: dict, context: dict) -> None:
+    services: Services = context["services"]
+    values = view["state"]["values"]
+    errors: dict[str, str] = {}
+    title = ""
+    try:
+        title = clean_title(view_value(values, "title") or "")
+    except DeclarationError as exc:
+        errors["title"] = str(exc)
+    severity = services.settings.default_severity
+    try:
+        severity = parse_severity(view_value(values, "severity") or "")
+    except DeclarationError as exc:
+        errors["severity"] = str(exc)
+    impact = (view_value(values, "impact") or "").strip()[:2000] or None
+    user = body["user"]["id"]
+    commander = view_value(values, "commander") or user
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack()
+    origin = view.get("private_metadata") or None
+
+    async def notify(text: str) -> None:
+        await _tell(services, user, origin, text)
+
+    await declare_flow.declare_incident(
+        services,
+        title=title,
+        severity=severity,
+        reporter=user,
+        commander=commander,
+        impact=impact,
+        key=f"view:{view['id']}",
+        notify=notify,
+    )
+
+
+def register(app: AsyncApp) -> None:
+    app.view(DECLARE_CALLBACK)(handle_declare_submission)

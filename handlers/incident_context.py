@@ -1,0 +1,44 @@
+"""Which incident a command is about: the channel it was typed in, or a number given."""
+
+from __future__ import annotations
+
+from handlers.subcommands import CommandCall
+from incident import registry
+from incident.escaping import escape_mrkdwn
+from incident.models import Incident
+
+
+def _open_list(incidents: list[Incident]) -> str:
+    if not incidents:
+        return "There are no open incidents."
+    lines = [
+        f"• #{i.number} {i.severity} — {escape_mrkdwn(i.title[:60])}"
+        + (f" <#{i.channel_id}>" if i.channel_id else "")
+        for i in incidents[:20]
+    ]
+    return "Open incidents:\n" + "\n".join(lines)
+
+
+async def incident_for_call(call: CommandCall, *, number_arg: bool = True) -> Incident | None:
+    """Resolve the incident or answer the person (ack) with why not; None means answered."""
+    async with call.services.sessions() as session:
+        inc = await registry.by_channel(session, call.channel_id)
+        if inc is None and number_arg:
+            first = call.args.strip().split(maxsplit=1)[0] if call.args.strip() else ""
+            if first.lstrip("#").isdigit():
+                inc = await registry.get(session, int(first.lstrip("#")))
+                if inc is None:
+                    await call.ack(
+                        text=f"There is no incident #{escape_mrkdwn(first.lstrip('#'))}."
+                    )
+                    return None
+        if inc is None:
+            others = await registry.open_incidents(session)
+            await call.ack(
+                text="This is not an incident channel. Run the command in the incident's channel"
+                + (" or give its number" if number_arg else "")
+                + ".\n"
+                + _open_list(others)
+            )
+            return None
+    return inc

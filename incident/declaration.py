@@ -1,0 +1,74 @@
+"""Parsing and validating what a responder typed to declare an incident, and naming its
+channel by Slack's rules. Pure functions: the handler turns errors into ephemeral messages."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from incident.severity import SEVERITIES, looks_like_severity, normalise
+
+MAX_TITLE = 150
+CHANNEL_MAX = 80
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class DeclarationError(ValueError):
+    """A message the responder can act on."""
+
+
+@dataclass(frozen=True)
+class Declaration:
+    title: str
+    severity: str
+
+
+def clean_title(raw: str) -> str:
+    title = _CONTROL.sub("", raw).strip()
+    title = " ".join(title.split())
+    if not title:
+        raise DeclarationError(
+            "The incident needs a title, e.g. `/incident declare SEV2 Checkout is failing`."
+        )
+    if len(title) > MAX_TITLE:
+        raise DeclarationError(
+            f"The title is {len(title)} characters long; keep it to {MAX_TITLE} or fewer."
+        )
+    return title
+
+
+def parse_severity(raw: str) -> str:
+    sev = normalise(raw)
+    if sev is None:
+        raise DeclarationError(
+            f"Unknown severity `{raw[:20]}`: use one of {', '.join(SEVERITIES)}."
+        )
+    return sev
+
+
+def parse_declare(text: str, default_severity: str) -> Declaration:
+    """`SEV2 Checkout is failing` or just `Checkout is failing` (default severity)."""
+    words = text.strip().split(maxsplit=1)
+    if words and looks_like_severity(words[0]):
+        severity = parse_severity(words[0])
+        rest = words[1] if len(words) > 1 else ""
+    else:
+        severity = default_severity
+        rest = text
+    return Declaration(title=clean_title(rest), severity=severity)
+
+
+def slugify(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    return slug
+
+
+def channel_name(number: int, title: str, attempt: int = 0) -> str:
+    """`inc-<number>-<slug>`, at most 80 characters; `attempt` > 0 adds a suffix after name_taken."""
+    prefix = f"inc-{number}"
+    suffix = f"-{attempt + 1}" if attempt else ""
+    room = CHANNEL_MAX - len(prefix) - len(suffix) - 1
+    slug = slugify(title)[:room].rstrip("-")
+    return f"{prefix}-{slug}{suffix}" if slug else f"{prefix}{suffix}"

@@ -1,0 +1,24 @@
+"""The timeline's event kinds: the contract between what records events (commands, buttons,
+Slack events, checks, operations) and what reads them (card, reminders, post-mortem)."""
+
+from __future__ import annotations
+
+DECLARED = "declared"  # text=title, data={severity, commander, impact}
+SETUP_PREFIX = "setup."  # setup.channel, setup.invite, setup.topic, setup.card, setup.pin, setup.announce
+SETUP_FAILED = "setup.failed"  # data={step, error}
+ACKNOWLEDGED = "acknowledged"
+UPDATE = "update"  # text=message, data={status?, impact?}
+STATUS = "status"  # data={before, after}
+SEVERITY = "severity"  # data={before, after}
+COMMANDER = "commander"  # data={before, after}
+IMPACT = "impact"  # data={before, after}
+NOTE = "note"  # text, data={cause_candidate: bool}
+PINNED = "pinned"  # a 📌'd message: actor=author, text, data={channel, ts, pinned_by}
+PARTICIPANT = "participant"  # actor=user who joined
+RESOLVED = "resolved"  # text=summary
+REMINDER = "reminder"  # data={kind: ack|update|monitoring, due}
+ESCALATION = "escalation"  # data={deadline, group}
+CHECK = "check"  # data={results: [CheckResult dicts]}
+ACTION = "action"  # data={action, target, before, after, outcome, approved_by, refused_reason?}
+ACTION_ITEM = "action_item"  # text, data={owner}
+DENIED = "denied"  # an audited refusal: data={what, reason}

@@ -1,0 +1,61 @@
+"""The timeline: every change to an incident, with actor and UTC time, recorded once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from incident.models import TimelineEvent
+
+
+async def record(
+    session: AsyncSession,
+    incident_number: int,
+    kind: str,
+    *,
+    at: datetime,
+    actor: str | None = None,
+    text: str | None = None,
+    data: dict[str, Any] | None = None,
+    key: str | None = None,
+) -> bool:
+    """Add an event; False when an event with the same key is already stored (a redelivery)."""
+    stmt = (
+        insert(TimelineEvent)
+        .values(
+            incident_number=incident_number,
+            kind=kind,
+            occurred_at=at,
+            actor=actor,
+            text=text,
+            data=data or {},
+            dedupe_key=key,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(TimelineEvent.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+async def events(
+    session: AsyncSession,
+    incident_number: int,
+    *,
+    kinds: tuple[str, ...] | None = None,
+    include_withdrawn: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[TimelineEvent]:
+    q = select(TimelineEvent).where(TimelineEvent.incident_number == incident_number)
+    if kinds:
+        q = q.where(TimelineEvent.kind.in_(kinds))
+    if not include_withdrawn:
+        q = q.where(TimelineEvent.withdrawn_at.is_(None))
+    q = q.order_by(TimelineEvent.occurred_at, TimelineEvent.id).offset(offset)
+    if limit is not None:
+        q = q.limit(limit)
+    return list((await session.scalars(q)).all())

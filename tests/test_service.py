@@ -1,0 +1,103 @@
+"""The server around the Slack endpoint: health, metrics, migrations, settings, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import sqlalchemy as sa
+
+from bot import db
+from bot.embedded_postgres import EmbeddedPostgres
+from bot.testbed import Testbed
+
+
+def test_healthz_healthy(bed: Testbed) -> None:
+    resp = httpx.get(bed.url + "/healthz")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["status"] == "healthy"
+    assert body["checks"]["database"]["status"] == "healthy"
+    assert body["checks"]["redis"]["status"] == "healthy"
+    assert body["version"] and body["timestamp"].endswith("Z")
+
+
+def test_healthz_unhealthy_when_redis_stops(bed: Testbed) -> None:
+    bed.redis_server.stop()
+    try:
+        resp = httpx.get(bed.url + "/healthz", timeout=10)
+        assert resp.status_code == 503
+        body = resp.json()
+        assert body["status"] == "unhealthy"
+        assert body["checks"]["redis"]["status"] == "unhealthy"
+        assert body["checks"]["database"]["status"] == "healthy"
+    finally:
+        bed.redis_server.start()
+    bed.wait_for(lambda: httpx.get(bed.url + "/healthz").status_code == 200, timeout=10)
+
+
+def test_metrics_exposes_counters(bed: Testbed) -> None:
+    bed.driver.command("help", user_id=bed.people["alice"], channel_id="C1")
+    text = httpx.get(bed.url + "/metrics").text
+    assert "warroom_slack_requests_total" in text
+
+
+def test_migrations_upgrade_from_empty(tmp_path) -> None:
+    pg = EmbeddedPostgres(tmp_path)
+    try:
+        db.upgrade(pg.url)
+        engine = sa.create_engine(pg.url)
+        with engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        engine.dispose()
+        assert {"incidents", "timeline_events", "participants"} <= tables
+        assert version
+        db.upgrade(pg.url)  # idempotent
+    finally:
+        pg.stop()
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE", "REDIS"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/tmp",
+    )
+
+
+def test_missing_setting_stops_start_up_with_one_line() -> None:
+    result = _cli("serve", env={})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "SLACK_BOT_TOKEN" in lines[0]
+
+
+def test_invalid_setting_names_the_variable() -> None:
+    result = _cli("serve", env={"PORT": "not-a-port", "SLACK_BOT_TOKEN": "xoxb-1"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warroom: PORT:")
+
+
+def test_db_upgrade_command(tmp_path) -> None:
+    result = _cli("db", "upgrade", env={"WARROOM_DATA_DIR": str(tmp_path)})
+    try:
+        assert result.returncode == 0, result.stderr
+        assert "up to date" in result.stdout
+    finally:
+        EmbeddedPostgres(tmp_path).stop()
+
+
+def test_version_and_help() -> None:
+    assert _cli("version", env={}).stdout.startswith("warroom ")
+    out = _cli("--help", env={}).stdout
+    for word in ("serve", "sandbox", "db", "version"):
+        assert word in out
