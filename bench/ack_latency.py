@@ -32,8 +32,8 @@ from bot.slack_driver import SlackDriver  # noqa: E402
 from bot.slack_emulator import SlackEmulator  # noqa: E402
 from bot.slack_emulator.server import start_emulator  # noqa: E402
 
-SECRET = "bench-secret"  # noqa: S105
-TOKEN = "xoxb-bench"  # noqa: S105
+SECRET = "bench-secret"
+TOKEN = "xoxb-bench"
 
 
 def free_port() -> int:
@@ -61,25 +61,23 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-async def load(driver: SlackDriver, users: list[str], total: int, concurrency: int, tag: str) -> list[float]:
+async def load(
+    driver: SlackDriver, users: list[str], total: int, concurrency: int, tag: str
+) -> list[float]:
     sem = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
 
-        async def one(i: int) -> None:
-            async with sem:
-                started = time.perf_counter()
-                resp = await driver.acommand(
-                    f"declare SEV3 bench {tag} {i}",
-                    user_id=users[i % len(users)],
-                    channel_id="CBENCH",
-                    client=client,
-                )
-                latencies.append((time.perf_counter() - started) * 1000)
-                if resp.status_code != 200:
-                    raise SystemExit(f"{tag}: HTTP {resp.status_code}: {resp.text[:200]}")
+    async def one(i: int) -> None:
+        async with sem:
+            started = time.perf_counter()
+            resp = await driver.acommand(
+                f"declare SEV3 bench {tag} {i}", user_id=users[i % len(users)], channel_id="CBENCH"
+            )
+            latencies.append((time.perf_counter() - started) * 1000)
+            if resp.status_code != 200:
+                raise SystemExit(f"{tag}: HTTP {resp.status_code}: {resp.text[:200]}")
 
-        await asyncio.gather(*(one(i) for i in range(total)))
+    await asyncio.gather(*(one(i) for i in range(total)))
     return latencies
 
 
@@ -114,7 +112,13 @@ def main() -> None:
         [sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT, stderr=subprocess.PIPE
     )
     bare = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "bare_bolt_app.py"), str(bare_port), SECRET, emu_server.api_url],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "bare_bolt_app.py"),
+            str(bare_port),
+            SECRET,
+            emu_server.api_url,
+        ],
         stderr=subprocess.PIPE,
     )
     try:

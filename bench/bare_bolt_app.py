@@ -20,12 +20,12 @@ def main() -> None:
     )
 
     @bolt.command("/incident")
-    async def only_ack(ack):  # noqa: ANN001, ANN202
+    async def only_ack(ack):
         await ack()
 
     handler = AsyncSlackRequestHandler(bolt)
 
-    async def events(request):  # noqa: ANN001, ANN202
+    async def events(request):
         return await handler.handle(request)
 
     app = Starlette(routes=[Route("/slack/events", events, methods=["POST"])])

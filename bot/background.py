@@ -37,11 +37,20 @@ async def _guarded(name: str, factory: TaskFactory, services: Services) -> None:
             await asyncio.sleep(5)
 
 
+# Modules whose loops every replica runs; imported here so registering one is one line.
+LOOP_MODULES = ("bot.reminders", "bot.review_reminders")
+
+
 def start_all(services: Services) -> list[asyncio.Task]:
+    import importlib
+
+    for name in LOOP_MODULES:
+        importlib.import_module(name)
     if services.extras.get("background_disabled"):
         return []
     return [
-        asyncio.create_task(_guarded(name, f, services), name=name) for name, f in _FACTORIES.items()
+        asyncio.create_task(_guarded(name, f, services), name=name)
+        for name, f in _FACTORIES.items()
     ]
 
 

@@ -20,7 +20,7 @@ from bot.testbed import Testbed
 
 BANNER = """\
 warroom sandbox — Slack and the cluster are emulated on this machine; nothing leaves it.
-To use a real workspace instead: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (README: "Connecting a real workspace") and run `make run` again.
+To use a real workspace: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, then `make run` (README).
 Try:  /incident declare SEV2 Checkout is failing      then  press Acknowledge
 Console: help · as <person> · go #channel · channels · show · say <text> · quit"""
 
@@ -114,13 +114,17 @@ class Console:
                 self.channel = a["channel"]
                 self.say(f"  (you are now in #{self.channel_name(self.channel)})")
         elif m == "conversations.setTopic":
-            self.say(f"✎ topic of #{self.channel_name(a['channel'])}: {self.fmt(a.get('topic', ''))}")
+            self.say(
+                f"✎ topic of #{self.channel_name(a['channel'])}: {self.fmt(a.get('topic', ''))}"
+            )
         elif m == "chat.postMessage":
             where = self.channel_name(resp.get("channel", a.get("channel", "")))
             self.show_message(f"#{where} · warroom:", a.get("text", ""), _blocks(a))
         elif m == "chat.update":
             where = self.channel_name(a.get("channel", ""))
-            self.show_message(f"#{where} · warroom edited its message:", a.get("text", ""), _blocks(a))
+            self.show_message(
+                f"#{where} · warroom edited its message:", a.get("text", ""), _blocks(a)
+            )
         elif m == "chat.postEphemeral" and a.get("user") == self.user:
             self.show_message("(only visible to you)", a.get("text", ""), _blocks(a))
         elif m == "pins.add":
@@ -262,7 +266,8 @@ class Console:
         if el.get("type") == "static_select":
             opts = el.get("options", [])
             chosen = next(
-                (o for o in opts if option and _plain(o.get("text")).lower() == option.lower()), None
+                (o for o in opts if option and _plain(o.get("text")).lower() == option.lower()),
+                None,
             )
             if chosen is None:
                 names = ", ".join(_plain(o.get("text")) for o in opts)
@@ -296,16 +301,27 @@ class Console:
             if el["type"] == "static_select":
                 names = [_plain(o.get("text")) for o in el.get("options", [])]
                 answer = self.ask(f"  {label} ({' / '.join(names)}): ").strip()
-                opt = next((o for o in el["options"] if _plain(o["text"]).lower() == answer.lower()), None)
+                opt = next(
+                    (o for o in el["options"] if _plain(o["text"]).lower() == answer.lower()), None
+                )
                 opt = opt or el.get("initial_option")
-                values[block["block_id"]] = {el["action_id"]: {"type": el["type"], "selected_option": opt}}
+                values[block["block_id"]] = {
+                    el["action_id"]: {"type": el["type"], "selected_option": opt}
+                }
             elif el["type"] == "users_select":
-                answer = self.ask(f"  {label} (@person, empty: {self.user_name(el.get('initial_user', self.user))}): ")
-                uid = self.bed.people.get(answer.strip().lstrip("@"), el.get("initial_user", self.user))
-                values[block["block_id"]] = {el["action_id"]: {"type": el["type"], "selected_user": uid}}
+                default = self.user_name(el.get("initial_user", self.user))
+                answer = self.ask(f"  {label} (@person, empty: {default}): ")
+                uid = self.bed.people.get(
+                    answer.strip().lstrip("@"), el.get("initial_user", self.user)
+                )
+                values[block["block_id"]] = {
+                    el["action_id"]: {"type": el["type"], "selected_user": uid}
+                }
             else:
                 answer = self.ask(f"  {label}: ")
-                values[block["block_id"]] = {el["action_id"]: {"type": el["type"], "value": answer or None}}
+                values[block["block_id"]] = {
+                    el["action_id"]: {"type": el["type"], "value": answer or None}
+                }
         resp = self.bed.driver.view_submission(
             view.get("callback_id", ""),
             values,

@@ -9,7 +9,9 @@ from typing import Any
 _TOKEN = re.compile(r"<([^<>]+)>")
 
 
-def render_mrkdwn(text: str, user_name: Callable[[str], str], channel_name: Callable[[str], str]) -> str:
+def render_mrkdwn(
+    text: str, user_name: Callable[[str], str], channel_name: Callable[[str], str]
+) -> str:
     def token(m: re.Match[str]) -> str:
         body = m.group(1)
         target, _, label = body.partition("|")

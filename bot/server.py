@@ -24,7 +24,12 @@ from bot.health import health_report
 from bot.services import Services
 
 ExtraRoutes = Callable[[Services], list[Route]]
-EXTRA_ROUTES: list[ExtraRoutes] = []
+
+
+def extra_routes() -> list[ExtraRoutes]:
+    from bot.web.routes import postmortem_routes
+
+    return [postmortem_routes]
 
 
 def build_asgi(services: Services, *, on_shutdown: Callable[[], Any] | None = None) -> Starlette:
@@ -58,7 +63,7 @@ def build_asgi(services: Services, *, on_shutdown: Callable[[], Any] | None = No
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    for extra in EXTRA_ROUTES:
+    for extra in extra_routes():
         routes.extend(extra(services))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.bolt = bolt

@@ -47,8 +47,7 @@ class Testbed:
         self.emulator = SlackEmulator(bot_token=BOT_TOKEN)
         self.emulator_server = start_emulator(self.emulator)
         self.people = {
-            name: self.emulator.add_user(name)
-            for name in ("alice", "bob", "carol", "dave", "erin")
+            name: self.emulator.add_user(name) for name in ("alice", "bob", "carol", "dave", "erin")
         }
         self.settings = load_settings(
             slack_bot_token=BOT_TOKEN,
@@ -87,8 +86,7 @@ class Testbed:
         self.services.extras.clear()
         self.emulator.reset()
         self.people = {
-            name: self.emulator.add_user(name)
-            for name in ("alice", "bob", "carol", "dave", "erin")
+            name: self.emulator.add_user(name) for name in ("alice", "bob", "carol", "dave", "erin")
         }
         import redis
 

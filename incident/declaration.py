@@ -66,7 +66,7 @@ def slugify(title: str) -> str:
 
 
 def channel_name(number: int, title: str, attempt: int = 0) -> str:
-    """`inc-<number>-<slug>`, at most 80 characters; `attempt` > 0 adds a suffix after name_taken."""
+    """`inc-<number>-<slug>`, at most 80 characters; attempt > 0 adds a suffix (name_taken)."""
     prefix = f"inc-{number}"
     suffix = f"-{attempt + 1}" if attempt else ""
     room = CHANNEL_MAX - len(prefix) - len(suffix) - 1

@@ -4,7 +4,9 @@ Slack events, checks, operations) and what reads them (card, reminders, post-mor
 from __future__ import annotations
 
 DECLARED = "declared"  # text=title, data={severity, commander, impact}
-SETUP_PREFIX = "setup."  # setup.channel, setup.invite, setup.topic, setup.card, setup.pin, setup.announce
+SETUP_PREFIX = (
+    "setup."  # setup.channel, setup.invite, setup.topic, setup.card, setup.pin, setup.announce
+)
 SETUP_FAILED = "setup.failed"  # data={step, error}
 ACKNOWLEDGED = "acknowledged"
 UPDATE = "update"  # text=message, data={status?, impact?}

@@ -93,3 +93,6 @@ class Participant(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(32), default="responder")
     joined_at: Mapped[datetime]
+
+
+from incident import postmortem_models  # noqa: E402, F401  (their tables join Base.metadata)

@@ -17,7 +17,8 @@ def setup_finished(bed: Testbed, number: int = 1) -> dict | None:
         return None
     setup = rows[0]["setup"]
     done = set(setup.get("done", [])) | set(setup.get("failed", {}))
-    return rows[0] if len(done) >= 6 or setup.get("failed") and "channel" in setup["failed"] else None
+    channel_failed = "channel" in setup.get("failed", {})
+    return rows[0] if len(done) >= 6 or channel_failed else None
 
 
 def responses_text(bed: Testbed) -> str:
@@ -48,7 +49,15 @@ def test_quick_declare_creates_everything(bed: Testbed) -> None:
 
     card = bed.emulator.messages(channel.id)[-1]
     assert card.ts == inc["card_ts"]
-    for label in ("INCIDENT", "Severity", "Status", "Impact", "Started", "Updates", "Incident Commander"):
+    for label in (
+        "INCIDENT",
+        "Severity",
+        "Status",
+        "Impact",
+        "Started",
+        "Updates",
+        "Incident Commander",
+    ):
         assert label in card.text
     assert [p.ts for p in bed.emulator.pins(channel.id)] == [card.ts]
 
@@ -91,9 +100,7 @@ def test_modal_declare(bed: Testbed) -> None:
         "declare_incident",
         {
             "title": {"value": {"type": "plain_text_input", "value": "Payments timing out"}},
-            "severity": {
-                "value": {"type": "static_select", "selected_option": {"value": "SEV1"}}
-            },
+            "severity": {"value": {"type": "static_select", "selected_option": {"value": "SEV1"}}},
             "impact": {"value": {"type": "plain_text_input", "value": "EU customers cannot pay"}},
             "commander": {"value": {"type": "users_select", "selected_user": bob}},
         },
@@ -150,7 +157,9 @@ def test_modal_double_submit_creates_one_incident(bed: Testbed) -> None:
 
 def test_bad_signature_and_stale_timestamp_are_refused(bed: Testbed) -> None:
     alice = bed.people["alice"]
-    bad = bed.driver.command("declare SEV1 forged", user_id=alice, channel_id="C1", bad_signature=True)
+    bad = bed.driver.command(
+        "declare SEV1 forged", user_id=alice, channel_id="C1", bad_signature=True
+    )
     stale = bed.driver.command(
         "declare SEV1 replayed", user_id=alice, channel_id="C1", timestamp=int(time.time()) - 301
     )
@@ -194,7 +203,9 @@ def test_same_title_twice_in_a_row_is_one_incident(bed: Testbed) -> None:
 
 def test_name_taken_adds_a_suffix(bed: Testbed) -> None:
     bed.emulator.add_channel("inc-1-checkout-is-failing")
-    bed.driver.command("declare SEV2 Checkout is failing", user_id=bed.people["alice"], channel_id="C1")
+    bed.driver.command(
+        "declare SEV2 Checkout is failing", user_id=bed.people["alice"], channel_id="C1"
+    )
     inc = bed.wait_for(lambda: setup_finished(bed))
     assert inc["channel_name"] == "inc-1-checkout-is-failing-2"
     assert inc["setup"]["failed"] == {}
@@ -225,9 +236,7 @@ def test_slack_failure_half_way_is_reported_and_repairable(bed: Testbed) -> None
 
     bed.emulator.clear_faults()
     bed.driver.command("repair", user_id=alice, channel_id=inc["channel_id"])
-    bed.wait_for(
-        lambda: "pin" in bed.rows("SELECT setup FROM incidents")[0]["setup"]["done"]
-    )
+    bed.wait_for(lambda: "pin" in bed.rows("SELECT setup FROM incidents")[0]["setup"]["done"])
     assert len(bed.emulator.pins(inc["channel_id"])) == 1
     assert len(bed.emulator.calls("conversations.create")) == 1
     posted = [c for c in bed.emulator.calls("chat.postMessage") if c.ok]
@@ -236,7 +245,9 @@ def test_slack_failure_half_way_is_reported_and_repairable(bed: Testbed) -> None
 
 def test_rate_limit_is_retried_by_the_client(bed: Testbed) -> None:
     bed.emulator.fail("conversations.create", error="ratelimited", retry_after=1, times=1)
-    bed.driver.command("declare SEV2 Briefly throttled", user_id=bed.people["alice"], channel_id="C1")
+    bed.driver.command(
+        "declare SEV2 Briefly throttled", user_id=bed.people["alice"], channel_id="C1"
+    )
     inc = bed.wait_for(lambda: setup_finished(bed), timeout=10)
     assert inc["setup"]["failed"] == {}
     assert len(bed.emulator.calls("conversations.create")) == 2
@@ -244,7 +255,9 @@ def test_rate_limit_is_retried_by_the_client(bed: Testbed) -> None:
 
 def test_channel_creation_failure_leaves_an_honest_incident(bed: Testbed) -> None:
     bed.emulator.fail("conversations.create", error="restricted_action", times=10)
-    bed.driver.command("declare SEV2 No channel for you", user_id=bed.people["alice"], channel_id="C1")
+    bed.driver.command(
+        "declare SEV2 No channel for you", user_id=bed.people["alice"], channel_id="C1"
+    )
     inc = bed.wait_for(lambda: setup_finished(bed))
     assert inc["channel_id"] is None
     assert inc["setup"]["done"] == []

@@ -61,7 +61,9 @@ def test_migrations_upgrade_from_empty(tmp_path) -> None:
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE", "REDIS"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE", "REDIS"))
+    }
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         env={**clean, **env},

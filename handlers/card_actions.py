@@ -1,0 +1,482 @@
+"""The incident card's buttons and the modals they open: Acknowledge, Post update, Change
+severity, Assign commander, Resolve.
+
+A press is applied once: Slack's retries repeat the action's `action_ts`, which keys the
+timeline event (or, for a button that only opens a modal, a Redis once-marker); a modal
+submission is keyed on its view id. A button on a resolved incident says so and does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from bot import lifecycle_service
+from bot.lifecycle_service import Rule, confirmation, problems_text
+from bot.locks import LockUnavailable
+from bot.logging_setup import get_logger
+from bot.services import Services
+from handlers import card_buttons
+from handlers.blocks import plain, severity_options, view_value
+from handlers.card_buttons import CardButton
+from handlers.errors import user_message
+from incident import lifecycle, permissions
+from incident.lifecycle import LifecycleError, Outcome
+from incident.models import Incident, Status
+
+log = get_logger(__name__)
+
+ACK = "incident_ack"
+UPDATE = "incident_update"
+SEVERITY = "incident_severity"
+COMMANDER = "incident_commander"
+RESOLVE = "incident_resolve"
+UPDATE_VIEW = "incident_update_view"
+SEVERITY_VIEW = "incident_severity_view"
+COMMANDER_VIEW = "incident_commander_view"
+RESOLVE_VIEW = "incident_resolve_view"
+PRESS_MEMORY_S = 600  # how long a modal-opening press is remembered against Slack retries
+
+RESOLVE_CONFIRM = {
+    "title": plain("Resolve this incident?"),
+    "text": {
+        "type": "mrkdwn",
+        "text": "Resolving is final: the card freezes and the post-mortem is drafted. "
+        "You will be asked for a one-paragraph summary next.",
+    },
+    "confirm": plain("Resolve"),
+    "deny": plain("Not yet"),
+    "style": "danger",
+}
+
+card_buttons.add(CardButton(ACK, "Acknowledge", style="primary", order=10))
+card_buttons.add(CardButton(UPDATE, "Post update", order=20))
+card_buttons.add(CardButton(SEVERITY, "Change severity", order=30))
+card_buttons.add(CardButton(COMMANDER, "Assign commander", order=40))
+card_buttons.add(CardButton(RESOLVE, "Resolve", style="danger", confirm=RESOLVE_CONFIRM, order=90))
+
+
+# -- modals -------------------------------------------------------------------------------
+
+
+def _metadata(incident: Incident, channel: str | None) -> str:
+    return json.dumps({"n": incident.number, "c": channel or incident.channel_id or ""})
+
+
+def _modal(
+    callback_id: str, title: str, submit: str, incident: Incident, channel: str | None, blocks: list
+) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": _metadata(incident, channel),
+        "title": plain(title[:24]),
+        "submit": plain(submit),
+        "close": plain("Cancel"),
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "plain_text", "text": f"Incident #{incident.number}: {incident.title}"}
+                ],
+            },
+            *blocks,
+        ],
+    }
+
+
+def _text_input(
+    block_id: str, label: str, *, initial: str | None = None, optional: bool = False
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": True,
+        "max_length": lifecycle.MAX_TEXT,
+    }
+    if initial:
+        element["initial_value"] = initial[: lifecycle.MAX_TEXT]
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label),
+        "element": element,
+    }
+
+
+def _status_options() -> list[dict[str, Any]]:
+    return [
+        {"text": plain(s.value.capitalize()), "value": s.value}
+        for s in Status
+        if s is not Status.RESOLVED
+    ]
+
+
+def update_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
+    options = _status_options()
+    initial = next((o for o in options if o["value"] == incident.status), options[0])
+    return _modal(
+        UPDATE_VIEW,
+        "Post an update",
+        "Post",
+        incident,
+        channel,
+        [
+            {
+                "type": "input",
+                "block_id": "status",
+                "label": plain("Status"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": options,
+                    "initial_option": initial,
+                },
+            },
+            _text_input("message", "What is happening now?"),
+            _text_input("impact", "Impact", initial=incident.impact, optional=True),
+        ],
+    )
+
+
+def severity_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
+    options = severity_options()
+    initial = next(o for o in options if o["value"] == incident.severity)
+    return _modal(
+        SEVERITY_VIEW,
+        "Change severity",
+        "Change",
+        incident,
+        channel,
+        [
+            {
+                "type": "input",
+                "block_id": "severity",
+                "label": plain("Severity"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": options,
+                    "initial_option": initial,
+                },
+            }
+        ],
+    )
+
+
+def commander_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
+    return _modal(
+        COMMANDER_VIEW,
+        "Assign commander",
+        "Assign",
+        incident,
+        channel,
+        [
+            {
+                "type": "input",
+                "block_id": "commander",
+                "label": plain("Incident commander"),
+                "element": {
+                    "type": "users_select",
+                    "action_id": "value",
+                    "initial_user": incident.commander_id,
+                },
+            }
+        ],
+    )
+
+
+def resolve_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
+    return _modal(
+        RESOLVE_VIEW,
+        "Resolve incident",
+        "Resolve",
+        incident,
+        channel,
+        [_text_input("summary", "Summary: what happened and how it was fixed")],
+    )
+
+
+# -- presses ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Press:
+    action_id: str
+    number: int | None
+    user: str
+    channel: str | None
+    action_ts: str
+    trigger_id: str
+
+    @property
+    def key(self) -> str:
+        """Slack's retries repeat `action_ts`; a second click gets a new one."""
+        return f"press:{self.action_id}:{self.action_ts}:{self.user}"
+
+
+def press_of(body: dict[str, Any]) -> Press:
+    action = (body.get("actions") or [{}])[0]
+    value = str(action.get("value") or "")
+    return Press(
+        action_id=str(action.get("action_id") or ""),
+        number=int(value) if value.isdigit() else None,
+        user=body["user"]["id"],
+        channel=(body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id"),
+        action_ts=str(action.get("action_ts") or ""),
+        trigger_id=str(body.get("trigger_id") or ""),
+    )
+
+
+async def ephemeral(respond: Callable[..., Awaitable[Any]], text: str) -> None:
+    try:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+    except Exception as exc:  # the response_url expired: nothing else reaches the person
+        log.warning("could not answer the press", error_type=type(exc).__name__)
+
+
+async def _first_press(services: Services, press: Press) -> bool:
+    """Slack retries a press it thinks was lost: the retry must not open a second modal or
+    answer twice. (Changes are also keyed on the timeline, for when Redis is down.)"""
+    try:
+        return await services.locks.once(press.key, PRESS_MEMORY_S)
+    except LockUnavailable:
+        return True  # a duplicate modal is better than none
+
+
+def _press_listener(
+    work: Callable[[Services, Press, Callable[..., Awaitable[Any]]], Awaitable[None]],
+) -> Callable[..., Awaitable[None]]:
+    """Ack at once (Slack's three seconds), then work; every failure becomes a sentence."""
+
+    async def listener(ack: Any, body: dict, respond: Any, context: dict) -> None:
+        await ack()
+        services: Services = context["services"]
+        press = press_of(body)
+        if press.number is None:
+            await ephemeral(respond, "⚠️ This button does not name an incident; nothing was done.")
+            return
+        try:
+            if not await _first_press(services, press):
+                return  # Slack's retry of a press already handled
+            await work(services, press, respond)
+        except LifecycleError as exc:
+            await ephemeral(respond, f"⚠️ {exc}")
+        except Exception as exc:
+            log.error("card button failed", action=press.action_id, error_type=type(exc).__name__)
+            await ephemeral(respond, user_message(exc))
+
+    return listener
+
+
+async def _acknowledge(services: Services, press: Press, respond: Any) -> None:
+    assert press.number is not None
+
+    async def rule(session: Any, inc: Incident, now: Any) -> Outcome:
+        return await lifecycle.acknowledge(session, inc, actor=press.user, now=now, key=press.key)
+
+    applied = await lifecycle_service.apply(
+        services, press.number, rule, actor=press.user, key=press.key
+    )
+    if not applied.outcome.changed:
+        await ephemeral(respond, confirmation(applied.outcome))
+        return
+    await lifecycle_service.follow_up(services, applied, press.user)
+    if applied.problems:
+        await ephemeral(respond, problems_text(applied))
+
+
+def _opener(
+    build: Callable[[Incident, str | None], dict[str, Any]], permission: str | None
+) -> Callable[[Services, Press, Any], Awaitable[None]]:
+    async def open_modal(services: Services, press: Press, respond: Any) -> None:
+        assert press.number is not None
+        inc = await lifecycle_service.precheck(
+            services, press.number, press.user, permission, key=press.key
+        )
+        await services.slack.views_open(trigger_id=press.trigger_id, view=build(inc, press.channel))
+
+    return open_modal
+
+
+# -- submissions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submission:
+    number: int
+    channel: str | None
+    user: str
+    view_id: str
+    values: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        """A double-clicked submit sends the same view twice."""
+        return f"view:{self.view_id}"
+
+
+def submission_of(body: dict[str, Any], view: dict[str, Any]) -> Submission | None:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        number = int(meta["n"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return Submission(
+        number=number,
+        channel=meta.get("c") or None,
+        user=body["user"]["id"],
+        view_id=str(view.get("id") or ""),
+        values=(view.get("state") or {}).get("values") or {},
+    )
+
+
+async def tell(services: Services, user: str, channel: str | None, text: str) -> None:
+    """A modal has no response_url: an ephemeral where the person was, else a DM."""
+    if channel:
+        try:
+            await services.slack.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+        except SlackApiError:
+            pass
+    try:
+        await services.slack.chat_postMessage(channel=user, text=text)
+    except SlackApiError as exc:
+        log.warning("could not tell the user", error=exc.response.get("error"))
+
+
+RuleOrErrors = Rule | dict[str, str]
+
+
+def _submission_listener(
+    make_rule: Callable[[Submission], RuleOrErrors], permission: str | None
+) -> Callable[..., Awaitable[None]]:
+    """`make_rule` returns inline errors ({block: message}) or the rule to apply."""
+
+    async def listener(ack: Any, body: dict, view: dict, context: dict) -> None:
+        services: Services = context["services"]
+        sub = submission_of(body, view)
+        if sub is None:
+            await ack(response_action="errors", errors={})
+            log.warning("modal without an incident", callback=view.get("callback_id"))
+            return
+        try:
+            rule = make_rule(sub)
+        except LifecycleError as exc:
+            rule = {_first_block(view): str(exc)}
+        if isinstance(rule, dict):
+            await ack(response_action="errors", errors=rule)
+            return
+        await ack()
+        try:
+            applied = await lifecycle_service.apply(
+                services, sub.number, rule, actor=sub.user, permission=permission, key=sub.key
+            )
+        except LifecycleError as exc:
+            await tell(services, sub.user, sub.channel, f"⚠️ {exc}")
+            return
+        except Exception as exc:
+            log.error("modal submission failed", error_type=type(exc).__name__)
+            await tell(services, sub.user, sub.channel, user_message(exc))
+            return
+        if not applied.outcome.changed:
+            if not applied.outcome.duplicate:
+                await tell(services, sub.user, sub.channel, confirmation(applied.outcome))
+            return
+        await lifecycle_service.follow_up(services, applied, sub.user)
+        if applied.problems:
+            await tell(services, sub.user, sub.channel, problems_text(applied))
+
+    return listener
+
+
+def _first_block(view: dict[str, Any]) -> str:
+    inputs = [b["block_id"] for b in view.get("blocks") or [] if b.get("type") == "input"]
+    return inputs[0] if inputs else "value"
+
+
+def _update_rule(sub: Submission) -> RuleOrErrors:
+    message = (view_value(sub.values, "message") or "").strip()
+    if not message:
+        return {"message": "Write what is happening now."}
+    status = view_value(sub.values, "status")
+    impact = view_value(sub.values, "impact")
+
+    async def rule(session: Any, inc: Incident, now: Any) -> Outcome:
+        return await lifecycle.post_update(
+            session,
+            inc,
+            message,
+            actor=sub.user,
+            now=now,
+            status=status,
+            impact=impact,
+            key=sub.key,
+        )
+
+    return rule
+
+
+def _severity_rule(sub: Submission) -> RuleOrErrors:
+    severity = view_value(sub.values, "severity") or ""
+    try:
+        severity = lifecycle.parse_severity(severity)
+    except LifecycleError as exc:
+        return {"severity": str(exc)}
+
+    async def rule(session: Any, inc: Incident, now: Any) -> Outcome:
+        return await lifecycle.set_severity(
+            session, inc, severity, actor=sub.user, now=now, key=sub.key
+        )
+
+    return rule
+
+
+def _commander_rule(sub: Submission) -> RuleOrErrors:
+    user = view_value(sub.values, "commander")
+    if not user:
+        return {"commander": "Pick the new incident commander."}
+
+    async def rule(session: Any, inc: Incident, now: Any) -> Outcome:
+        return await lifecycle.set_commander(
+            session, inc, user, actor=sub.user, now=now, key=sub.key
+        )
+
+    return rule
+
+
+def _resolve_rule(sub: Submission) -> RuleOrErrors:
+    summary = (view_value(sub.values, "summary") or "").strip()
+    if not summary:
+        return {"summary": "Write a short summary: what happened and how it was fixed."}
+
+    async def rule(session: Any, inc: Incident, now: Any) -> Outcome:
+        return await lifecycle.resolve(session, inc, summary, actor=sub.user, now=now, key=sub.key)
+
+    return rule
+
+
+async def open_update_modal(
+    services: Services, incident: Incident, trigger_id: str, channel: str
+) -> None:
+    """`/incident update` without text opens the same form as the card's button."""
+    await services.slack.views_open(trigger_id=trigger_id, view=update_modal(incident, channel))
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ACK)(_press_listener(_acknowledge))
+    app.action(UPDATE)(_press_listener(_opener(update_modal, None)))
+    app.action(SEVERITY)(_press_listener(_opener(severity_modal, permissions.SEVERITY)))
+    app.action(COMMANDER)(_press_listener(_opener(commander_modal, permissions.COMMANDER)))
+    app.action(RESOLVE)(_press_listener(_opener(resolve_modal, permissions.RESOLVE)))
+    app.view(UPDATE_VIEW)(_submission_listener(_update_rule, None))
+    app.view(SEVERITY_VIEW)(_submission_listener(_severity_rule, permissions.SEVERITY))
+    app.view(COMMANDER_VIEW)(_submission_listener(_commander_rule, permissions.COMMANDER))
+    app.view(RESOLVE_VIEW)(_submission_listener(_resolve_rule, permissions.RESOLVE))

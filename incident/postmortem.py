@@ -1,0 +1,403 @@
+"""The post-mortem document, built from what Postgres holds about an incident: the row, the
+timeline, the participants, the action items and the sections people wrote.
+
+It is rebuilt on every request rather than stored, so it always matches the timeline and never
+loses a human edit. The timeline is read with one Core query of the needed columns and folded
+in a single pass: 10,000 events take tens of milliseconds, and time grows linearly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import Text, cast, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from incident import action_items, review
+from incident import event_kinds as K
+from incident.action_items import ActionItemView
+from incident.models import Incident, Participant, Status, TimelineEvent
+from incident.postmortem_entries import Entry, approvers, describe, is_hidden
+from incident.postmortem_sections import Section, merge, stored_sections
+from incident.severity import Policy, rank
+from incident.timefmt import duration_text, utc_text
+
+MITIGATED_STATUSES = frozenset({Status.MITIGATING.value, Status.MONITORING.value})
+# What a person's events count as, in "who did what".
+CONTRIBUTIONS: dict[str, str] = {
+    K.DECLARED: "declared",
+    K.ACKNOWLEDGED: "acknowledged",
+    K.UPDATE: "updates",
+    K.STATUS: "status changes",
+    K.SEVERITY: "severity changes",
+    K.COMMANDER: "commander changes",
+    K.IMPACT: "impact changes",
+    K.NOTE: "notes",
+    K.PINNED: "pinned messages",
+    K.CHECK: "checks",
+    K.ACTION: "actions",
+    K.ACTION_ITEM: "action items",
+    K.ESCALATION: "escalations",
+    K.RESOLVED: "resolved",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    at: datetime
+    actor: str | None
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Durations:
+    tta: timedelta | None  # declared → acknowledged
+    ttm: timedelta | None  # declared → first mitigating/monitoring
+    ttr: timedelta | None  # declared → resolved
+
+
+@dataclass(slots=True)
+class Person:
+    user_id: str
+    roles: list[str] = field(default_factory=list)
+    contributions: dict[str, int] = field(default_factory=dict)
+    first_seen: datetime | None = None
+
+
+@dataclass(slots=True)
+class PostMortem:
+    number: int
+    title: str
+    severity: str
+    initial_severity: str
+    severity_changes: list[Change]
+    status: str
+    impact: str | None
+    commander_id: str
+    commander_changes: list[Change]
+    reporter_id: str
+    channel_id: str | None
+    channel_name: str | None
+    declared_at: datetime
+    acknowledged_at: datetime | None
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
+    durations: Durations
+    status_history: list[tuple[datetime, str]]
+    participants: list[Person]
+    timeline: list[Entry]
+    sections: list[Section]
+    action_items: list[ActionItemView]
+    review_due_at: datetime | None
+    review_reminder_at: datetime | None
+    generated_at: datetime
+    event_count: int
+    ack_target: timedelta | None = None
+    update_target: timedelta | None = None
+    longest_update_gap: timedelta | None = None
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None and self.status == Status.RESOLVED.value
+
+    @property
+    def peak_severity(self) -> str:
+        seen = [self.initial_severity, self.severity, *(c.after for c in self.severity_changes)]
+        return min((s for s in seen if s), key=_rank_or_last)
+
+    @property
+    def end(self) -> datetime:
+        """Where the time axis stops: resolution, or the last thing that happened."""
+        last = self.timeline[-1].at if self.timeline else self.declared_at
+        return max(self.resolved_at or last, last)
+
+    def section(self, key: str) -> Section:
+        return next(s for s in self.sections if s.key == key)
+
+
+def _rank_or_last(sev: str) -> int:
+    try:
+        return rank(sev)
+    except ValueError:
+        return 99
+
+
+@dataclass(slots=True)
+class _Fold:
+    """Everything gathered in the single pass over the events."""
+
+    initial_severity: str | None = None
+    first_ack: datetime | None = None
+    first_mitigated: datetime | None = None
+    last_resolved: datetime | None = None
+    resolved_text: str | None = None
+    status: str = Status.INVESTIGATING.value
+    status_history: list[tuple[datetime, str]] = field(default_factory=list)
+    severity_changes: list[Change] = field(default_factory=list)
+    commander_changes: list[Change] = field(default_factory=list)
+    update_times: list[datetime] = field(default_factory=list)
+    causes: list[tuple[datetime, str | None, str]] = field(default_factory=list)
+    troubled_actions: int = 0
+    people: dict[str, Person] = field(default_factory=dict)
+    entries: list[Entry] = field(default_factory=list)
+    count: int = 0
+
+    def person(self, user: str, at: datetime | None) -> Person:
+        p = self.people.get(user)
+        if p is None:
+            p = self.people[user] = Person(user, first_seen=at)
+        elif at is not None and (p.first_seen is None or at < p.first_seen):
+            p.first_seen = at
+        return p
+
+    def credit(self, user: str, label: str, at: datetime) -> None:
+        c = self.person(user, at).contributions
+        c[label] = c.get(label, 0) + 1
+
+    def set_status(self, status: str, at: datetime) -> None:
+        if status == self.status:
+            return
+        self.status = status
+        self.status_history.append((at, status))
+        if status in MITIGATED_STATUSES and self.first_mitigated is None:
+            self.first_mitigated = at
+
+    def add(
+        self, at: datetime, actor: str | None, kind: str, text: str | None, data: dict[str, Any]
+    ) -> None:
+        self.count += 1
+        if kind == K.PARTICIPANT:
+            if actor:
+                self.person(actor, at)
+        elif actor and not is_hidden(kind):
+            self.credit(actor, CONTRIBUTIONS.get(kind, kind), at)
+        if kind == K.DECLARED:
+            self.initial_severity = self.initial_severity or data.get("severity")
+        elif kind == K.ACKNOWLEDGED:
+            self.first_ack = self.first_ack or at
+        elif kind == K.UPDATE:
+            self.update_times.append(at)
+            if data.get("status"):
+                self.set_status(str(data["status"]), at)
+        elif kind == K.STATUS:
+            if data.get("after"):
+                self.set_status(str(data["after"]), at)
+        elif kind == K.SEVERITY:
+            self.severity_changes.append(Change(at, actor, data.get("before"), data.get("after")))
+        elif kind == K.COMMANDER:
+            self.commander_changes.append(Change(at, actor, data.get("before"), data.get("after")))
+            if data.get("after"):
+                self.person(str(data["after"]), at)
+        elif kind == K.NOTE:
+            if data.get("cause_candidate"):
+                self.causes.append((at, actor, text or ""))
+        elif kind == K.RESOLVED:
+            self.last_resolved, self.resolved_text = at, text
+            self.set_status(Status.RESOLVED.value, at)
+        elif kind == K.ACTION:
+            for user in approvers(data):
+                self.credit(user, "approvals", at)
+            outcome = str(data.get("outcome") or "").lower()
+            if data.get("refused_reason") or outcome in ("failed", "error", "refused"):
+                self.troubled_actions += 1
+        if not is_hidden(kind):
+            self.entries.append(Entry(at, kind, actor, describe(kind, text, data), data))
+
+
+async def build(
+    session: AsyncSession, number: int, *, now: datetime, policy: Policy | None = None
+) -> PostMortem | None:
+    """The post-mortem as of now; None when there is no such incident. Works for open
+    incidents too (a draft), so people can read it while they are still working."""
+    it = Incident.__table__
+    inc = (await session.execute(select(it).where(it.c.number == number))).mappings().first()
+    if inc is None:
+        return None
+    fold = _Fold()
+    fold.status_history.append((inc["declared_at"], Status.INVESTIGATING.value))
+    te = TimelineEvent.__table__
+    # `data` comes as text and is decoded in one json.loads: per-row JSON decoding was half
+    # of the time for a long timeline.
+    rows = (
+        await session.execute(
+            select(te.c.occurred_at, te.c.actor, te.c.kind, te.c.text, cast(te.c.data, Text))
+            .where(te.c.incident_number == number, te.c.withdrawn_at.is_(None))
+            .order_by(te.c.occurred_at, te.c.id)
+        )
+    ).all()
+    datas = json.loads("[" + ",".join(row[4] for row in rows) + "]")
+    add = fold.add
+    for (at, actor, kind, text, _), data in zip(rows, datas, strict=True):
+        add(at, actor, kind, text, data or {})
+    await _add_participants(session, number, fold)
+    stored = await stored_sections(session, number)
+    items = await action_items.for_incident(session, number)
+    return _assemble(inc, fold, stored, items, now=now, policy=policy)
+
+
+async def _add_participants(session: AsyncSession, number: int, fold: _Fold) -> None:
+    pt = Participant.__table__
+    rows = await session.execute(
+        select(pt.c.user_id, pt.c.role, pt.c.joined_at).where(pt.c.incident_number == number)
+    )
+    for user, role, joined in rows:
+        p = fold.person(user, joined)
+        if role and role not in p.roles:
+            p.roles.append(role)
+
+
+def _first(*times: datetime | None) -> datetime | None:
+    present = [t for t in times if t is not None]
+    return min(present) if present else None
+
+
+def _since(start: datetime, end: datetime | None) -> timedelta | None:
+    return end - start if end is not None else None
+
+
+def _longest_gap(start: datetime, times: list[datetime], end: datetime | None) -> timedelta | None:
+    """The longest silence between declaration, updates and resolution."""
+    if end is None:
+        return None
+    points = [start, *(t for t in times if start <= t <= end), end]
+    return max((b - a for a, b in pairwise(points)), default=None)
+
+
+def _assemble(
+    inc: Mapping[str, Any],
+    fold: _Fold,
+    stored: dict[str, Any],
+    items: list[ActionItemView],
+    *,
+    now: datetime,
+    policy: Policy | None,
+) -> PostMortem:
+    declared = inc["declared_at"]
+    resolved = inc["resolved_at"] or (
+        fold.last_resolved if inc["status"] == Status.RESOLVED.value else None
+    )
+    acked = _first(inc["acknowledged_at"], fold.first_ack)
+    mitigated = _first(inc["mitigated_at"], fold.first_mitigated)
+    initial_sev = fold.initial_severity or (
+        fold.severity_changes[0].before if fold.severity_changes else None
+    )
+    initial_sev = initial_sev or inc["severity"]
+    durations = Durations(
+        _since(declared, acked), _since(declared, mitigated), _since(declared, resolved)
+    )
+    ack_target = update_target = None
+    if policy is not None:
+        # Acknowledging is judged by the severity declared; the update cadence by the final one.
+        ack_target = _policy_value(policy, initial_sev, "ack_within")
+        update_target = _policy_value(policy, inc["severity"], "update_every")
+    gap = _longest_gap(declared, fold.update_times, resolved)
+    drafts = _drafts(inc, fold, durations, ack_target, update_target, gap, initial_sev)
+    due = review.review_due(resolved) if resolved else None
+    return PostMortem(
+        number=inc["number"],
+        title=inc["title"],
+        severity=inc["severity"],
+        initial_severity=initial_sev,
+        severity_changes=fold.severity_changes,
+        status=inc["status"],
+        impact=inc["impact"],
+        commander_id=inc["commander_id"],
+        commander_changes=fold.commander_changes,
+        reporter_id=inc["reporter_id"],
+        channel_id=inc["channel_id"],
+        channel_name=inc["channel_name"],
+        declared_at=declared,
+        acknowledged_at=acked,
+        mitigated_at=mitigated,
+        resolved_at=resolved,
+        durations=durations,
+        status_history=fold.status_history,
+        participants=_people(inc, fold),
+        timeline=fold.entries,
+        sections=merge(drafts, stored),
+        action_items=items,
+        review_due_at=due,
+        review_reminder_at=review.reminder_at(due) if due else None,
+        generated_at=now,
+        event_count=fold.count,
+        ack_target=ack_target,
+        update_target=update_target,
+        longest_update_gap=gap,
+    )
+
+
+def _policy_value(policy: Policy, severity: str, name: str) -> timedelta | None:
+    level = policy.levels.get(severity)
+    return getattr(level, name) if level is not None else None
+
+
+def _people(inc: Mapping[str, Any], fold: _Fold) -> list[Person]:
+    commanders = {inc["commander_id"]}
+    for c in fold.commander_changes:
+        commanders.update(u for u in (c.before, c.after) if u)
+    for user in commanders:
+        p = fold.person(user, None)
+        if "commander" not in p.roles:
+            p.roles.insert(0, "commander")
+    reporter = fold.person(inc["reporter_id"], inc["declared_at"])
+    if "reporter" not in reporter.roles:
+        reporter.roles.append("reporter")
+    for p in fold.people.values():
+        if not p.roles:
+            p.roles.append("responder")
+    current = inc["commander_id"]
+
+    def order(p: Person) -> tuple[int, datetime, str]:
+        first = 0 if p.user_id == current else 1 if "commander" in p.roles else 2
+        return (first, p.first_seen or inc["declared_at"], p.user_id)
+
+    return sorted(fold.people.values(), key=order)
+
+
+def _drafts(
+    inc: Mapping[str, Any],
+    fold: _Fold,
+    durations: Durations,
+    ack_target: timedelta | None,
+    update_target: timedelta | None,
+    gap: timedelta | None,
+    initial_sev: str,
+) -> dict[str, str]:
+    """First versions of the human sections, from what the timeline already says."""
+    causes = "\n".join(
+        f"- {text} (<@{actor}>, {utc_text(at)})" if actor else f"- {text} ({utc_text(at)})"
+        for at, actor, text in fold.causes
+    )
+    well: list[str] = []
+    badly: list[str] = []
+    if durations.tta is not None and ack_target is not None:
+        line = (
+            f"Acknowledged in {duration_text(durations.tta)} "
+            f"(the {initial_sev} target is {duration_text(ack_target)})."
+        )
+        (well if durations.tta <= ack_target else badly).append(line)
+    if gap is not None and update_target is not None:
+        if gap > update_target:
+            badly.append(
+                f"Longest silence between updates: {duration_text(gap)} "
+                f"(the {inc['severity']} cadence is every {duration_text(update_target)})."
+            )
+        elif fold.update_times:
+            well.append(
+                f"Updates kept to the {inc['severity']} cadence (longest gap {duration_text(gap)})."
+            )
+    if fold.troubled_actions:
+        badly.append(f"{fold.troubled_actions} action(s) were refused or failed.")
+    return {
+        "summary": inc["summary"] or fold.resolved_text or "",
+        "impact": inc["impact"] or "",
+        "root_cause": causes,
+        "went_well": "\n".join(f"- {line}" for line in well),
+        "went_badly": "\n".join(f"- {line}" for line in badly),
+    }

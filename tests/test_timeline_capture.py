@@ -1,0 +1,178 @@
+"""Events API capture: 📌 on a message and channel joins become timeline events, stored
+before Slack gets its 2xx, once however often Slack delivers them."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from slack_sdk import WebClient
+
+from bot.testbed import Testbed
+from tests.test_lifecycle import declared, events
+
+
+def pin_event(
+    bed: Testbed, channel: str, ts: str, by: str, author: str, reaction: str = "pushpin"
+) -> dict:
+    return {
+        "type": "reaction_added",
+        "user": bed.people[by],
+        "reaction": reaction,
+        "item_user": author,
+        "item": {"type": "message", "channel": channel, "ts": ts},
+        "event_ts": f"{time.time():.6f}",
+    }
+
+
+def unpin_event(bed: Testbed, channel: str, ts: str, by: str, author: str) -> dict:
+    return {**pin_event(bed, channel, ts, by, author), "type": "reaction_removed"}
+
+
+def deliver(bed: Testbed, event: dict, **kwargs) -> httpx.Response:
+    return bed.driver.event(event, **kwargs)
+
+
+def pins(bed: Testbed, *, withdrawn: bool = False) -> list[dict]:
+    q = "SELECT * FROM timeline_events WHERE kind = 'pinned'"
+    if not withdrawn:
+        q += " AND withdrawn_at IS NULL"
+    return bed.rows(q + " ORDER BY id")
+
+
+def test_pinned_message_is_recorded_before_the_ack_and_once(bed: Testbed) -> None:
+    inc = declared(bed)
+    ch, bob = inc["channel_id"], bed.people["bob"]
+    ts = bed.emulator.add_message(ch, bob, "p99 latency jumped after <!here> deploy 42")
+    first = deliver(bed, pin_event(bed, ch, ts, "alice", bob), event_id="Ev-PIN-1")
+    assert first.status_code == 200
+    [pin] = pins(bed)  # already stored when Slack got its answer
+    assert pin["actor"] == bob
+    assert pin["text"] == "p99 latency jumped after <!here> deploy 42"
+    assert pin["data"]["channel"] == ch and pin["data"]["ts"] == ts
+    assert pin["data"]["pinned_by"] == bed.people["alice"]
+    assert pin["dedupe_key"] == f"pin:{ch}:{ts}"
+    assert pin["occurred_at"].timestamp() == float(ts)
+
+    for n in (1, 2, 3):
+        assert bed.driver.retry(first, retry_num=n).status_code == 200
+    assert deliver(bed, pin_event(bed, ch, ts, "carol", bob)).status_code == 200  # a second 📌
+    assert len(pins(bed)) == 1
+    assert len(bed.emulator.calls("conversations.history")) == 1  # nothing fetched again
+
+
+def test_other_reactions_and_other_channels_are_ignored(bed: Testbed) -> None:
+    inc = declared(bed)
+    general = bed.emulator.channel_by_name("general").id
+    bob = bed.people["bob"]
+    ts = bed.emulator.add_message(inc["channel_id"], bob, "hello")
+    elsewhere = bed.emulator.add_message(general, bob, "not an incident")
+    assert (
+        deliver(
+            bed, pin_event(bed, inc["channel_id"], ts, "alice", bob, reaction="eyes")
+        ).status_code
+        == 200
+    )
+    assert deliver(bed, pin_event(bed, general, elsewhere, "alice", bob)).status_code == 200
+    file_item = pin_event(bed, inc["channel_id"], ts, "alice", bob)
+    file_item["item"] = {"type": "file", "file": "F123"}
+    assert deliver(bed, file_item).status_code == 200
+    assert not pins(bed)
+    assert not bed.emulator.calls("conversations.history")
+
+
+def test_unpin_withdraws_unless_another_pin_remains(bed: Testbed) -> None:
+    inc = declared(bed)
+    ch, bob = inc["channel_id"], bed.people["bob"]
+    ts = bed.emulator.add_message(ch, bob, "rollback started")
+    deliver(bed, pin_event(bed, ch, ts, "alice", bob))
+    # another 📌 is still on the message (the emulator lets only the bot react): keep it
+    slack = WebClient(token=bed.settings.slack_bot_token, base_url=bed.settings.slack_api_url)
+    slack.reactions_add(channel=ch, timestamp=ts, name="pushpin")
+    assert deliver(bed, unpin_event(bed, ch, ts, "alice", bob)).status_code == 200
+    assert len(pins(bed)) == 1
+    slack.reactions_remove(channel=ch, timestamp=ts, name="pushpin")
+
+    removed = deliver(bed, unpin_event(bed, ch, ts, "alice", bob), event_id="Ev-UNPIN-2")
+    assert removed.status_code == 200
+    assert not pins(bed)
+    [withdrawn] = pins(bed, withdrawn=True)
+    assert withdrawn["withdrawn_at"] is not None
+    assert bed.driver.retry(removed, retry_num=1).status_code == 200
+    # the timeline command no longer shows it; a new 📌 brings it back
+    deliver(bed, pin_event(bed, ch, ts, "carol", bob))
+    assert len(pins(bed)) == 1 and len(pins(bed, withdrawn=True)) == 1
+
+
+def test_thread_reply_and_deleted_message(bed: Testbed) -> None:
+    inc = declared(bed)
+    ch, bob, carol = inc["channel_id"], bed.people["bob"], bed.people["carol"]
+    parent = bed.emulator.add_message(ch, bob, "investigating the DB")
+    reply = bed.emulator.add_message(ch, carol, "found it: vacuum stuck", thread_ts=parent)
+    deliver(bed, pin_event(bed, ch, reply, "alice", carol))
+    deliver(bed, pin_event(bed, ch, "1.000001", "alice", bob))  # a message deleted since
+    got = {p["data"]["ts"]: p for p in pins(bed)}
+    assert got[reply]["text"] == "found it: vacuum stuck" and got[reply]["actor"] == carol
+    assert got["1.000001"]["text"] is None and got["1.000001"]["data"]["missing"] is True
+
+
+def test_joins_become_participants_once(bed: Testbed) -> None:
+    inc = declared(bed)
+    ch, dave = inc["channel_id"], bed.people["dave"]
+    joined = {
+        "type": "member_joined_channel",
+        "user": dave,
+        "channel": ch,
+        "channel_type": "C",
+        "inviter": bed.people["alice"],
+    }
+    first = deliver(bed, joined, event_id="Ev-JOIN-1")
+    assert first.status_code == 200
+    bed.driver.retry(first, retry_num=1)
+    deliver(bed, {**joined, "user": bed.people["alice"]})
+    deliver(bed, {**joined, "user": bed.emulator.config.bot_user_id})  # the bot itself
+    deliver(bed, {**joined, "channel": bed.emulator.channel_by_name("general").id})
+    people = bed.rows("SELECT user_id, role FROM participants ORDER BY id")
+    assert people == [
+        {"user_id": dave, "role": "responder"},
+        {"user_id": bed.people["alice"], "role": "commander"},
+    ]
+    joins = events(bed, "participant")
+    assert [e["actor"] for e in joins] == [dave, bed.people["alice"]]
+    assert joins[0]["data"]["inviter"] == bed.people["alice"]
+
+
+def test_postgres_down_answers_500_and_the_redelivery_is_stored(bed: Testbed) -> None:
+    inc = declared(bed)
+    ch, bob = inc["channel_id"], bed.people["bob"]
+    ts = bed.emulator.add_message(ch, bob, "the primary is back")
+    joined = {
+        "type": "member_joined_channel",
+        "user": bed.people["erin"],
+        "channel": ch,
+        "channel_type": "C",
+    }
+    bed.pg.stop()
+    try:
+        failed_pin = deliver(bed, pin_event(bed, ch, ts, "alice", bob), event_id="Ev-DOWN-1")
+        failed_join = deliver(bed, joined, event_id="Ev-DOWN-2")
+        assert failed_pin.status_code >= 500
+        assert failed_join.status_code >= 500
+    finally:
+        bed.pg.start()
+    bed.wait_for(lambda: _reachable(bed), timeout=15)
+    assert not pins(bed)
+    assert bed.driver.retry(failed_pin, retry_num=1, reason="http_error").status_code == 200
+    assert bed.driver.retry(failed_join, retry_num=1, reason="http_error").status_code == 200
+    assert bed.driver.retry(failed_pin, retry_num=2, reason="http_error").status_code == 200
+    [pin] = pins(bed)
+    assert pin["text"] == "the primary is back"
+    assert len(events(bed, "participant")) == 1
+
+
+def _reachable(bed: Testbed) -> bool:
+    try:
+        bed.rows("SELECT 1")
+    except Exception:
+        return False
+    return True
