@@ -358,8 +358,9 @@ def run_sandbox(script: str | None = None) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="warroom-sandbox-"))
     print("starting the sandbox (embedded Postgres, Redis and Slack)…", flush=True)
     bed = Testbed(data_dir).start()
-    for hook in SANDBOX_HOOKS:
-        hook(bed)
+    from bot.sandbox_cluster import attach_fake_cluster
+
+    attach_fake_cluster(bed)
     lines: Iterator[str] | None = None
     if script:
         lines = iter(Path(script).read_text().splitlines())
@@ -395,12 +396,9 @@ def run_sandbox(script: str | None = None) -> int:
     except KeyboardInterrupt:
         print()
     finally:
+        bed.services.extras["fake_cluster"][1].stop()
         bed.stop()
         bed.redis_server.stop()
         bed.pg.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
     return 0
-
-
-# Other modules (the fake cluster) add themselves to the sandbox here.
-SANDBOX_HOOKS: list[Callable[[Testbed], None]] = []

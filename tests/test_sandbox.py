@@ -21,7 +21,10 @@ def run_sandbox(lines: list[str], tmp_path) -> str:
 
 
 def test_sandbox_declares_and_shows_channel_card_and_announcement(tmp_path) -> None:
-    out = run_sandbox(["/incident declare SEV2 Checkout is failing", "show", "quit"], tmp_path)
+    out = run_sandbox(
+        ["/incident declare SEV2 Checkout is failing", "show", "press Acknowledge", "quit"],
+        tmp_path,
+    )
     assert "SLACK_BOT_TOKEN" in out.splitlines()[2]  # one line on switching to a real workspace
     assert "＃ channel #inc-1-checkout-is-failing created" in out
     assert "🚨 INCIDENT #1: Checkout is failing" in out
@@ -29,6 +32,9 @@ def test_sandbox_declares_and_shows_channel_card_and_announcement(tmp_path) -> N
     assert "#incidents · warroom:" in out
     assert "Join #inc-1-checkout-is-failing" in out
     assert "alice in #inc-1-checkout-is-failing>" in out
+    assert "[ Acknowledge ]" in out
+    assert "@alice acknowledged incident #1" in out
+    assert "warroom edited its message" in out  # the card, in place
 
 
 def test_sandbox_explains_unknown_input(tmp_path) -> None:

@@ -1,0 +1,23 @@
+"""The sandbox's Kubernetes: the fake API server with two deployments that each have a
+previous revision, so `/incident rollback api` and `scale` have something real to do."""
+
+from __future__ import annotations
+
+from bot.fake_cluster import FakeCluster, start_fake_cluster, write_kubeconfig
+from bot.kube_ops import apply_set_image, load_api_client, plan_set_image
+from bot.testbed import Testbed
+
+DEPLOYMENTS = {"api": ("registry.local/api", 3), "checkout": ("registry.local/checkout", 2)}
+
+
+def attach_fake_cluster(bed: Testbed) -> None:
+    cluster = FakeCluster()
+    for name, (image, replicas) in DEPLOYMENTS.items():
+        cluster.create_deployment("default", name, f"{image}:v1", replicas=replicas)
+    running = start_fake_cluster(cluster)
+    kubeconfig = write_kubeconfig(bed.data_dir / "kubeconfig", running.url)
+    api = load_api_client(kubeconfig=str(kubeconfig))
+    for name, (image, _) in DEPLOYMENTS.items():
+        apply_set_image(api, plan_set_image(api, "default", name, f"{image}:v2"))
+    bed.services.extras["kube_api"] = api
+    bed.services.extras["fake_cluster"] = (cluster, running)
