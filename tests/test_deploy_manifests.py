@@ -1,0 +1,92 @@
+"""deploy/: the kustomization renders, and its Role grants exactly what kube_ops uses."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.fake_cluster import FakeCluster, start_fake_cluster, write_kubeconfig
+from bot.kube_ops import (
+    apply_restart,
+    apply_rollback,
+    apply_scale,
+    apply_set_image,
+    deployment_health,
+    history,
+    load_api_client,
+    plan_restart,
+    plan_rollback,
+    plan_scale,
+    plan_set_image,
+)
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+VERBS = {"GET": "get", "PATCH": "patch", "PUT": "update", "POST": "create", "DELETE": "delete"}
+_PATH = re.compile(
+    r"^/(?:api/v1|apis/(?P<group>[^/]+)/v1)/namespaces/[^/]+/(?P<resource>[^/]+)"
+    r"(?:/(?P<name>[^/]+)(?:/(?P<sub>[^/]+))?)?$"
+)
+
+
+def rendered() -> list[dict]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    out = subprocess.run(
+        [kubectl, "kustomize", str(DEPLOY)], capture_output=True, text=True, check=True
+    ).stdout
+    return list(yaml.safe_load_all(out))
+
+
+def test_manifests_render_two_replicas_with_health_probes() -> None:
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in rendered()}
+    dep = docs[("Deployment", "warroom")]
+    assert dep["spec"]["replicas"] == 2
+    pod = dep["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "warroom"
+    container = pod["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["envFrom"][0]["secretRef"]["name"] == "warroom"
+    assert ("Service", "warroom") in docs and ("ServiceAccount", "warroom") in docs
+    binding = docs[("RoleBinding", "warroom-operator")]
+    assert binding["subjects"][0]["name"] == "warroom"
+
+
+def used_permissions(tmp_path: Path) -> set[tuple[str, str, str]]:
+    """Run every kube_ops operation against the fake API server and read what it asked."""
+    cluster = FakeCluster()
+    cluster.create_deployment("prod", "api", "api:v1", replicas=2)
+    with start_fake_cluster(cluster) as running:
+        api = load_api_client(kubeconfig=str(write_kubeconfig(tmp_path / "kc", running.url)))
+        apply_set_image(api, plan_set_image(api, "prod", "api", "api:v2"))
+        history(api, "prod", "api")
+        apply_rollback(api, plan_rollback(api, "prod", "api"))
+        apply_scale(api, plan_scale(api, "prod", "api", 4))
+        apply_restart(api, plan_restart(api, "prod", "api"))
+        deployment_health(api, "prod", "api")
+    used = set()
+    for req in cluster.requests:
+        m = _PATH.match(req.path)
+        if not m:
+            continue
+        resource = m["resource"] + (f"/{m['sub']}" if m["sub"] else "")
+        verb = VERBS[req.method] if m["name"] else ("list" if req.method == "GET" else "create")
+        used.add((m["group"] or "", resource, verb))
+    return used
+
+
+def test_role_grants_exactly_what_the_code_uses(tmp_path: Path) -> None:
+    role = next(d for d in rendered() if d["kind"] == "Role")
+    granted = {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    assert used_permissions(tmp_path) == granted
