@@ -123,9 +123,9 @@ async def apply(
     if permission and permissions.needs_group(services.policy, permission):
         responders = await group_members(services, group)
     denied: str | None = None
-    now = services.clock.now()
     async with services.transaction() as session:
         inc = await registry.get(session, number, for_update=True)
+        now = services.clock.now()  # after the lock: events stay in the order applied
         if inc is None:
             raise LifecycleError(f"There is no incident #{number}.")
         if not inc.is_open:

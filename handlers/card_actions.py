@@ -242,7 +242,7 @@ async def ephemeral(respond: Callable[..., Awaitable[Any]], text: str) -> None:
         log.warning("could not answer the press", error_type=type(exc).__name__)
 
 
-async def _first_press(services: Services, press: Press) -> bool:
+async def first_press(services: Services, press: Press) -> bool:
     """Slack retries a press it thinks was lost: the retry must not open a second modal or
     answer twice. (Changes are also keyed on the timeline, for when Redis is down.)"""
     try:
@@ -264,7 +264,7 @@ def _press_listener(
             await ephemeral(respond, "⚠️ This button does not name an incident; nothing was done.")
             return
         try:
-            if not await _first_press(services, press):
+            if not await first_press(services, press):
                 return  # Slack's retry of a press already handled
             await work(services, press, respond)
         except LifecycleError as exc:

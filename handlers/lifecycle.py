@@ -20,7 +20,7 @@ from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.web.people import find_user_id
 from handlers.blocks import button, mrkdwn_section
-from handlers.card_actions import ephemeral, open_update_modal
+from handlers.card_actions import ephemeral, first_press, open_update_modal, press_of
 from handlers.errors import user_message
 from handlers.incident_context import incident_for_call
 from handlers.subcommands import CommandCall, subcommand
@@ -375,7 +375,10 @@ async def on_resolve_confirm(ack: Any, body: dict, respond: Any, context: dict) 
     except (ValueError, KeyError, TypeError):
         await ephemeral(respond, "⚠️ This button does not name an incident; nothing was done.")
         return
-    key = f"press:{RESOLVE_CONFIRM}:{action.get('action_ts')}:{user}"
+    press = press_of(body)
+    if not await first_press(services, press):
+        return  # Slack's retry of a confirmation already handled
+    key = press.key
 
     async def rule(session: Any, incident: Incident, now: Any) -> Outcome:
         return await lifecycle.resolve(session, incident, summary, actor=user, now=now, key=key)

@@ -1,0 +1,277 @@
+"""`/incident rollback|history|scale|restart|check` and the Confirm/Cancel buttons they show."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import kube_ops, operations
+from bot.locks import LockUnavailable
+from bot.logging_setup import get_logger
+from bot.services import Services
+from handlers.incident_context import incident_for_call
+from handlers.subcommands import CommandCall, subcommand
+from incident import event_kinds
+from incident.checks import render_mrkdwn, results_to_dicts, summarise
+
+log = get_logger(__name__)
+
+CONFIRM = "ops_confirm"
+CANCEL = "ops_cancel"
+DEFAULT_NAMESPACE = "default"
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse(args: str, usage: str, positional: int, *, to_revision: bool = False) -> dict[str, Any]:
+    """`<deployment> [more positionals] [-n ns] [--to-revision N]` → dict; UsageError on junk."""
+    try:
+        tokens = shlex.split(args)
+    except ValueError as exc:
+        raise UsageError(f"Cannot read that: {exc}. Usage: `{usage}`") from exc
+    out: dict[str, Any] = {"namespace": None, "to_revision": None, "pos": []}
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok in ("-n", "--namespace") or (to_revision and tok == "--to-revision"):
+            if i + 1 >= len(tokens):
+                raise UsageError(f"`{tok}` needs a value. Usage: `{usage}`")
+            val = tokens[i + 1]
+            if tok == "--to-revision":
+                if not val.isdigit() or int(val) < 1:
+                    raise UsageError(f"`--to-revision` takes a revision number, not `{val}`.")
+                out["to_revision"] = int(val)
+            else:
+                out["namespace"] = val
+            i += 2
+            continue
+        if tok.startswith("--namespace="):
+            out["namespace"] = tok.split("=", 1)[1]
+        elif to_revision and tok.startswith("--to-revision="):
+            val = tok.split("=", 1)[1]
+            if not val.isdigit() or int(val) < 1:
+                raise UsageError(f"`--to-revision` takes a revision number, not `{val}`.")
+            out["to_revision"] = int(val)
+        elif tok.startswith("-"):
+            raise UsageError(f"Unknown option `{tok}`. Usage: `{usage}`")
+        else:
+            out["pos"].append(tok)
+        i += 1
+    if len(out["pos"]) != positional:
+        raise UsageError(f"Usage: `{usage}`")
+    return out
+
+
+def resolve_target(services: Services, name: str, namespace: str | None) -> tuple[str, str]:
+    """A catalog service name maps to its Deployment; otherwise the name is the Deployment."""
+    try:
+        cat = operations.catalog(services)
+    except Exception:
+        cat = None
+    if cat is not None:
+        for svc in cat.services:
+            if svc.name == name and svc.kubernetes is not None:
+                if namespace is None or namespace == svc.kubernetes.namespace:
+                    return svc.kubernetes.namespace, svc.kubernetes.deployment
+    return namespace or DEFAULT_NAMESPACE, name
+
+
+async def _say(call: CommandCall, text: str, blocks: list | None = None) -> None:
+    kwargs: dict[str, Any] = {"text": text, "response_type": "ephemeral", "replace_original": False}
+    if blocks:
+        kwargs["blocks"] = blocks
+    await call.respond(**kwargs)
+
+
+async def _propose(call: CommandCall, action: str, parsed: dict[str, Any], args: dict) -> None:
+    inc = await incident_for_call(call, number_arg=False)
+    if inc is None:
+        return
+    ns, name = resolve_target(call.services, parsed["pos"][0], parsed["namespace"])
+    try:
+        operations.validate(call.services, action, args)
+    except operations.OpsError as exc:
+        await call.ack(text=f"⚠️ {exc}")
+        return
+    await call.ack()
+    try:
+        planned = await operations.plan(call.services, action, ns, name, inc.number, args)
+    except (kube_ops.KubeError, operations.OpsError) as exc:
+        await _say(call, f"⚠️ {exc}")
+        return
+    except Exception as exc:
+        log.error("ops plan failed", action=action, error_type=type(exc).__name__)
+        await _say(call, f"⚠️ Could not plan the {action}: {type(exc).__name__}.")
+        return
+    dry = operations.ops_settings(call.services).dry_run
+    await _say(
+        call,
+        ("[dry run] " if dry else "") + planned.text,
+        operations.confirmation_blocks(planned, dry_run=dry),
+    )
+
+
+ROLLBACK_USAGE = "/incident rollback <deployment> [-n ns] [--to-revision N]"
+SCALE_USAGE = "/incident scale <deployment> <replicas> [-n ns]"
+RESTART_USAGE = "/incident restart <deployment> [-n ns]"
+HISTORY_USAGE = "/incident history <deployment> [-n ns]"
+
+
+@subcommand("rollback", ROLLBACK_USAGE, "roll a Deployment back (asks to confirm)", order=60)
+async def rollback_command(call: CommandCall) -> None:
+    try:
+        parsed = parse(call.args, ROLLBACK_USAGE, 1, to_revision=True)
+    except UsageError as exc:
+        await call.ack(text=f"⚠️ {exc}")
+        return
+    args = {"to_revision": parsed["to_revision"]} if parsed["to_revision"] else {}
+    await _propose(call, "rollback", parsed, args)
+
+
+@subcommand("scale", SCALE_USAGE, "change a Deployment's replicas (asks to confirm)", order=61)
+async def scale_command(call: CommandCall) -> None:
+    try:
+        parsed = parse(call.args, SCALE_USAGE, 2)
+        raw = parsed["pos"][1]
+        if not raw.isdigit():
+            raise UsageError(
+                f"Replicas must be a whole number, not `{raw}`. Usage: `{SCALE_USAGE}`"
+            )
+    except UsageError as exc:
+        await call.ack(text=f"⚠️ {exc}")
+        return
+    await _propose(call, "scale", parsed, {"replicas": int(raw)})
+
+
+@subcommand("restart", RESTART_USAGE, "restart a Deployment's pods (asks to confirm)", order=62)
+async def restart_command(call: CommandCall) -> None:
+    try:
+        parsed = parse(call.args, RESTART_USAGE, 1)
+    except UsageError as exc:
+        await call.ack(text=f"⚠️ {exc}")
+        return
+    await _propose(call, "restart", parsed, {})
+
+
+@subcommand("history", HISTORY_USAGE, "a Deployment's rollout history", order=63)
+async def history_command(call: CommandCall) -> None:
+    try:
+        parsed = parse(call.args, HISTORY_USAGE, 1)
+    except UsageError as exc:
+        await call.ack(text=f"⚠️ {exc}")
+        return
+    ns, name = resolve_target(call.services, parsed["pos"][0], parsed["namespace"])
+    await call.ack()
+    try:
+        text = await operations.history(call.services, ns, name)
+    except kube_ops.KubeError as exc:
+        text = f"⚠️ {exc}"
+    await _say(call, text)
+
+
+def _checkers(services: Services) -> list[Any]:
+    from bot.checks.http_health import HttpHealthChecker
+    from bot.checks.kubernetes import DeploymentChecker
+
+    def health(context: str | None, namespace: str, deployment: str) -> Any:
+        return kube_ops.deployment_health(operations.api_client(services), namespace, deployment)
+
+    return [HttpHealthChecker(), DeploymentChecker(health)]
+
+
+@subcommand("check", "/incident check [service|all]", "run the catalog's status checks", order=64)
+async def check_command(call: CommandCall) -> None:
+    from bot.checks.runner import run_checks
+
+    wanted = call.args.strip().split()
+    try:
+        cat = operations.catalog(call.services)
+    except Exception as exc:
+        await call.ack(text=f"⚠️ The service catalog cannot be read: {exc}")
+        return
+    if cat is None:
+        await call.ack(text="⚠️ No service catalog is configured (set CATALOG_FILE).")
+        return
+    try:
+        chosen = cat.select(None if not wanted or wanted == ["all"] else wanted)
+    except KeyError as exc:
+        await call.ack(
+            text=f"⚠️ Unknown service {exc.args[0]}. Known: {', '.join(cat.names) or 'none'}."
+        )
+        return
+    inc = await incident_for_call(call, number_arg=False)
+    if inc is None:
+        return
+    await call.ack()
+    results = await run_checks(chosen, _checkers(call.services))
+    summary = summarise(results)
+    text = "\n".join([f"*Status checks* — {summary.headline}", *render_mrkdwn(results)])
+    await operations.record(
+        call.services,
+        inc.number,
+        event_kinds.CHECK,
+        actor=call.user_id,
+        text=summary.headline,
+        data={"results": results_to_dicts(results)},
+    )
+    channel = inc.channel_id or call.channel_id
+    try:
+        await call.services.slack.chat_postMessage(channel=channel, text=text)
+    except Exception:
+        await _say(call, text)
+
+
+def _action(body: dict) -> dict:
+    return (body.get("actions") or [{}])[0]
+
+
+async def _reply(respond: Any, text: str, *, replace: bool) -> None:
+    try:
+        await respond(text=text, response_type="ephemeral", replace_original=replace)
+    except Exception as exc:
+        log.warning("could not answer the press", error_type=type(exc).__name__)
+
+
+async def on_confirm(ack: Any, body: dict, respond: Any, context: dict) -> None:
+    await ack()
+    services: Services = context["services"]
+    user = body["user"]["id"]
+    action = _action(body)
+    try:
+        if not await services.locks.once(f"ops:{action.get('action_ts')}", 600):
+            return
+    except LockUnavailable:
+        await _reply(respond, "⚠️ Redis is unreachable; nothing was done.", replace=False)
+        return
+    try:
+        req = operations.Request.from_value(action.get("value") or "")
+    except operations.OpsError as exc:
+        await _reply(respond, f"⚠️ {exc}", replace=False)
+        return
+    await _reply(respond, f"⏳ Working on {req.action} of {req.target}…", replace=True)
+    try:
+        outcome = await operations.execute(services, req, user)
+    except Exception as exc:
+        log.error("ops execute failed", action=req.action, error_type=type(exc).__name__)
+        await _reply(respond, f"⚠️ The {req.action} failed: {type(exc).__name__}.", replace=False)
+        return
+    await _reply(respond, outcome.message, replace=False)
+
+
+async def on_cancel(ack: Any, body: dict, respond: Any) -> None:
+    await ack()
+    try:
+        req = operations.Request.from_value(_action(body).get("value") or "")
+        what = f"{req.action} of {req.target}"
+    except operations.OpsError:
+        what = "operation"
+    await _reply(respond, f"Cancelled: no {what} was made.", replace=True)
+
+
+def register(app: AsyncApp) -> None:
+    app.action(CONFIRM)(on_confirm)
+    app.action(CANCEL)(on_cancel)
