@@ -42,3 +42,12 @@ def test_sandbox_explains_unknown_input(tmp_path) -> None:
     assert "Not a console command" in out
     assert "Only /incident is installed here" in out
     assert "No button labelled “Nothing”" in out
+
+
+def test_sandbox_rolls_back_the_fake_cluster(tmp_path) -> None:
+    out = run_sandbox(
+        ["/incident declare SEV1 API errors", "/incident rollback api", "press Confirm", "quit"],
+        tmp_path,
+    )
+    assert "`app=registry.local/api:v2` → `app=registry.local/api:v1`" in out
+    assert "✅ rollback of default/api succeeded" in out
