@@ -174,13 +174,24 @@ async def history_command(call: CommandCall) -> None:
 
 
 def _checkers(services: Services) -> list[Any]:
+    """Every kind of check; each applies only to services whose catalog entry names it."""
+    from bot.checks.aws import AwsClients, aws_checkers
+    from bot.checks.datastores import PostgresChecker, RedisChecker
     from bot.checks.http_health import HttpHealthChecker
     from bot.checks.kubernetes import DeploymentChecker
 
     def health(context: str | None, namespace: str, deployment: str) -> Any:
         return kube_ops.deployment_health(operations.api_client(services), namespace, deployment)
 
-    return [HttpHealthChecker(), DeploymentChecker(health)]
+    # boto3 reads AWS_ENDPOINT_URL itself; one client set per process.
+    aws = services.extras.setdefault("aws_clients", AwsClients())
+    return [
+        HttpHealthChecker(),
+        DeploymentChecker(health),
+        PostgresChecker(),
+        RedisChecker(),
+        *aws_checkers(aws),
+    ]
 
 
 @subcommand("check", "/incident check [service|all]", "run the catalog's status checks", order=64)
