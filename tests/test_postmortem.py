@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -584,23 +583,22 @@ def test_action_cause_and_postmortem_subcommands(loop: LoopThread, services: Ser
     )
 
 
-# --- speed ---------------------------------------------------------------------------------
+# --- size ----------------------------------------------------------------------------------
 
 
-def test_ten_thousand_events_generate_fast(loop: LoopThread, services: Services) -> None:
+def test_ten_thousand_events_all_reach_the_document(loop: LoopThread, services: Services) -> None:
+    """Speed is measured by bench/postmortem.py, not asserted here; this checks nothing is
+    dropped or reordered at size."""
+
     async def make() -> int:
         async with services.transaction() as session:
             return await big_incident(session, 10_000, key="speed-10k")
 
     number = loop.run(make())
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        pm = build(loop, services, number)
-        best = min(best, time.perf_counter() - started)
+    pm = build(loop, services, number)
     assert pm.event_count == 10_000
-    # Target 300 ms (bench/postmortem.py measures it); a shared CI box gets some slack.
-    assert best < 0.6, f"10,000 events took {best * 1000:.0f} ms"
+    times = [entry.at for entry in pm.timeline]
+    assert times == sorted(times)
 
 
 # --- schema ----------------------------------------------------------------------------------
