@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,11 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.processes import free_port, wait_up  # noqa: E402
 from bot import db  # noqa: E402
 from bot.embedded_postgres import EmbeddedPostgres  # noqa: E402
 from bot.embedded_redis import EmbeddedRedis  # noqa: E402
@@ -34,25 +32,6 @@ from bot.slack_emulator.server import start_emulator  # noqa: E402
 
 SECRET = "bench-secret"
 TOKEN = "xoxb-bench"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_up(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            httpx.post(url + "/slack/events", content=b"", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
 
 
 def percentile(values: list[float], p: float) -> float:
