@@ -356,13 +356,51 @@ def _action_data(req: Request) -> dict[str, Any]:
     return {"action": req.action, "target": req.target, "before": req.before, "after": req.after}
 
 
-async def _post(services: Services, channel: str | None, text: str) -> None:
+async def _post(services: Services, channel: str | None, text: str) -> str | None:
+    """Post to the incident channel; the message's ts, or None when it could not be posted."""
     if not channel:
-        return
+        return None
     try:
-        await services.slack.chat_postMessage(channel=channel, text=text)
+        resp = await services.slack.chat_postMessage(channel=channel, text=text)
     except Exception as exc:
         log.warning("ops post failed", error=str(exc))
+        return None
+    try:
+        ts = resp.get("ts")
+    except Exception:
+        return None
+    return str(ts) if ts else None
+
+
+class ProgressMessage:
+    """One channel message for a rollout: posted once, then edited in place (chat.update)
+    as the rollout advances, so the channel does not fill with a line per poll."""
+
+    def __init__(self, services: Services, channel: str | None, head: str) -> None:
+        self.services = services
+        self.channel = channel
+        self.head = head
+        self.ts: str | None = None
+        self.last: str | None = None
+
+    def _text(self, line: str | None) -> str:
+        return self.head if not line else f"{self.head}\n{line}"
+
+    async def start(self) -> None:
+        self.ts = await _post(self.services, self.channel, self._text(None))
+
+    async def show(self, line: str) -> None:
+        if line == self.last or not self.channel:
+            return
+        self.last = line
+        text = self._text(line)
+        if self.ts is None:  # the first post failed: try once more, then keep editing that
+            self.ts = await _post(self.services, self.channel, text)
+            return
+        try:
+            await self.services.slack.chat_update(channel=self.channel, ts=self.ts, text=text)
+        except Exception as exc:
+            log.warning("ops progress update failed", error=str(exc))
 
 
 async def _locked(
@@ -393,7 +431,8 @@ async def _locked(
                 data=data,
             )
             return Outcome(True, f"🧪 Dry run, nothing changed. Would have done:\n{fresh.text}")
-        await _post(services, channel, f"🔧 <@{user}> started: {fresh.text}")
+        board = ProgressMessage(services, channel, f"🔧 <@{user}> started: {fresh.text}")
+        await board.start()
         result = await kube_ops.in_thread(_apply_sync, api, req.action, fresh.plan)
     except (kube_ops.KubeError, OpsError) as exc:
         data["outcome"] = "refused"
@@ -411,7 +450,7 @@ async def _locked(
     data["after"] = req.after | {"images": result.images, "replicas": result.replicas}
 
     async def progress(p: Any) -> None:
-        await _post(services, channel, f"⏳ {req.deployment}: {p.message}")
+        await board.show(f"⏳ {req.deployment}: {p.message}")
 
     try:
         rollout = await kube_ops.follow_rollout_async(

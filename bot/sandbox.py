@@ -7,6 +7,7 @@ posted as readable text, and presses buttons by their label.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -355,6 +356,8 @@ def run_sandbox(script: str | None = None) -> int:
 
     logging_setup.configure("ERROR")
     logging.getLogger().setLevel(logging.CRITICAL)
+    # The sandbox always has a (fake) cluster: show the card's Rollback…/Scale… buttons.
+    os.environ.setdefault("WARROOM_OPS_CARD_BUTTONS", "1")
     data_dir = Path(tempfile.mkdtemp(prefix="warroom-sandbox-"))
     print("starting the sandbox (embedded Postgres, Redis and Slack)…", flush=True)
     bed = Testbed(data_dir).start()

@@ -234,7 +234,7 @@ def test_dry_run_changes_nothing(bed: Testbed, cluster: FakeCluster) -> None:
     )
     row = bed.wait_for(lambda: actions(bed) or None, timeout=20)[0]
     assert row["data"]["outcome"] == "dry_run"
-    assert "Dry run" in texts(bed)
+    bed.wait_for(lambda: "Dry run" in texts(bed))  # the reply follows the timeline row
     assert cluster.deployment(NS, "api")["spec"]["replicas"] == 3
     assert not [r for r in cluster.requests if r.method == "PATCH"]
 

@@ -32,7 +32,7 @@ def test_sandbox_declares_and_shows_channel_card_and_announcement(tmp_path) -> N
     assert "#incidents · warroom:" in out
     assert "Join #inc-1-checkout-is-failing" in out
     assert "alice in #inc-1-checkout-is-failing>" in out
-    assert "[ Acknowledge ]" in out
+    assert "[ Acknowledge ]" in out and "[ Rollback… ]" in out
     assert "@alice acknowledged incident #1" in out
     assert "warroom edited its message" in out  # the card, in place
 

@@ -1,0 +1,191 @@
+"""The card's Rollback… and Scale… buttons: modal → plan ephemeral → Confirm → fake cluster."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.fake_cluster import FakeCluster
+from bot.operations import OpsSettings
+from bot.testbed import Testbed
+from handlers import card_buttons
+from handlers.operations_card import BUTTONS, ROLLBACK, ROLLBACK_VIEW, SCALE, SCALE_VIEW
+from tests.test_card_buttons import modal, press
+from tests.test_lifecycle import card, declared
+from tests.test_operations import NS, actions, image_of, set_image
+from tests.test_operations import cluster as _cluster
+
+cluster = _cluster  # the fake cluster fixture, shared with test_operations
+
+
+@pytest.fixture
+def ops_buttons(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Show the buttons on cards declared in this test (as when a cluster is configured)."""
+    for button in BUTTONS:
+        monkeypatch.setitem(card_buttons._BUTTONS, button.action_id, button)
+
+
+@pytest.fixture
+def with_catalog(bed: Testbed, tmp_path: Path) -> Path:
+    path = tmp_path / "catalog.yml"
+    path.write_text(
+        "services:\n"
+        f"  - name: api\n    health_url: {bed.url}/healthz\n"
+        f"    kubernetes: {{namespace: {NS}, deployment: api}}\n"
+    )
+    bed.services.extras["ops_settings"] = OpsSettings(catalog_file=path)
+    return path
+
+
+def confirm_ephemeral(bed: Testbed, who: str = "alice") -> Any:
+    def find() -> Any:
+        for e in reversed(bed.emulator.ephemerals(user=bed.people[who])):
+            for block in e.blocks or []:
+                for el in block.get("elements") or []:
+                    if el.get("action_id") == "ops_confirm":
+                        return e, el["value"]
+        return None
+
+    return bed.wait_for(find, timeout=20)
+
+
+def test_rollback_from_the_card(
+    bed: Testbed, cluster: FakeCluster, with_catalog: Path, ops_buttons: None
+) -> None:
+    cluster.create_deployment(NS, "api", "img:v1")
+    set_image(cluster, "img:v2")
+    inc = declared(bed)
+    [row] = [b for b in card(bed, inc).blocks if b["type"] == "actions"]
+    ids = [e["action_id"] for e in row["elements"]]
+    assert ROLLBACK in ids and SCALE in ids
+
+    press(bed, inc, ROLLBACK)
+    view = modal(bed, ROLLBACK_VIEW)
+    [target] = [b for b in view.blocks if b.get("block_id") == "target"]
+    options = [o["value"] for o in target["element"]["options"]]
+    assert options == [f"{NS}/api"]
+
+    values = {
+        "target": {"value": {"type": "static_select", "selected_option": {"value": f"{NS}/api"}}},
+        "revision": {"value": {"type": "number_input", "value": None}},
+    }
+    resp = bed.driver.view_submission(
+        ROLLBACK_VIEW, values, user_id=bed.people["alice"], view_id=view.id
+    )
+    assert resp.status_code == 200
+    assert not resp.content or "errors" not in resp.json()
+    eph, value = confirm_ephemeral(bed)
+    assert eph.channel == inc["channel_id"] and eph.source == "chat.postEphemeral"
+    assert "img:v2" in eph.text and "img:v1" in eph.text
+    assert json.loads(value)["a"] == "rollback"
+    assert image_of(cluster) == "img:v2"  # nothing changes before Confirm
+
+    bed.driver.block_action(
+        "ops_confirm", value=value, user_id=bed.people["alice"], channel_id=inc["channel_id"]
+    )
+    done = bed.wait_for(lambda: actions(bed) or None, timeout=20)[0]
+    assert done["data"]["outcome"] == "succeeded"
+    assert image_of(cluster) == "img:v1"
+
+
+def test_scale_modal_rejects_bad_replicas_inline(
+    bed: Testbed, cluster: FakeCluster, with_catalog: Path
+) -> None:
+    cluster.create_deployment(NS, "api", "img:v1", replicas=3)
+    inc = declared(bed)
+    press(bed, inc, SCALE)
+    view = modal(bed, SCALE_VIEW)
+    target = {"value": {"type": "static_select", "selected_option": {"value": f"{NS}/api"}}}
+    for raw, needle in (("lots", "whole number"), ("500", "above the limit")):
+        resp = bed.driver.view_submission(
+            SCALE_VIEW,
+            {"target": target, "replicas": {"value": {"type": "number_input", "value": raw}}},
+            user_id=bed.people["alice"],
+            view_id=view.id,
+        )
+        body = resp.json()
+        assert body["response_action"] == "errors"
+        assert needle in body["errors"]["replicas"]
+    assert cluster.deployment(NS, "api")["spec"]["replicas"] == 3
+    time.sleep(0.3)
+    assert not [e for e in bed.emulator.ephemerals() if "ops_confirm" in json.dumps(e.blocks)]
+
+
+def test_scale_without_catalog_takes_typed_target(bed: Testbed, cluster: FakeCluster) -> None:
+    cluster.create_deployment(NS, "api", "img:v1", replicas=3)
+    inc = declared(bed)
+    press(bed, inc, SCALE)
+    view = modal(bed, SCALE_VIEW)
+    [target] = [b for b in view.blocks if b.get("block_id") == "target"]
+    assert target["element"]["type"] == "plain_text_input"
+    assert "No service catalog" in json.dumps(view.blocks)
+    resp = bed.driver.view_submission(
+        SCALE_VIEW,
+        {
+            "target": {"value": {"type": "plain_text_input", "value": "api"}},
+            "replicas": {"value": {"type": "number_input", "value": "6"}},
+        },
+        user_id=bed.people["alice"],
+        view_id=view.id,
+    )
+    assert "namespace/deployment" in resp.json()["errors"]["target"]
+    bed.driver.view_submission(
+        SCALE_VIEW,
+        {
+            "target": {"value": {"type": "plain_text_input", "value": f"{NS}/api"}},
+            "replicas": {"value": {"type": "number_input", "value": "6"}},
+        },
+        user_id=bed.people["alice"],
+        view_id=view.id,
+    )
+    eph, _ = confirm_ephemeral(bed)
+    assert "replicas 3 → 6" in eph.text
+
+
+def test_no_cluster_says_so(bed: Testbed) -> None:
+    bed.services.extras.pop("kube_api", None)
+    inc = declared(bed)
+    press(bed, inc, ROLLBACK)
+    view = modal(bed, "ops_no_cluster_view")
+    assert "No Kubernetes cluster is configured" in json.dumps(view.blocks)
+
+
+def test_rollout_progress_is_edited_in_place(
+    bed: Testbed, cluster: FakeCluster, with_catalog: Path
+) -> None:
+    cluster.create_deployment(NS, "api", "img:v1", replicas=3)
+    cluster.rollout_delay = 0.3
+    inc = declared(bed)
+    channel = inc["channel_id"]
+    press(bed, inc, SCALE)
+    view = modal(bed, SCALE_VIEW)
+    bed.driver.view_submission(
+        SCALE_VIEW,
+        {
+            "target": {
+                "value": {"type": "static_select", "selected_option": {"value": f"{NS}/api"}}
+            },
+            "replicas": {"value": {"type": "number_input", "value": "6"}},
+        },
+        user_id=bed.people["alice"],
+        view_id=view.id,
+    )
+    _, value = confirm_ephemeral(bed)
+    bed.driver.block_action(
+        "ops_confirm", value=value, user_id=bed.people["alice"], channel_id=channel
+    )
+    bed.wait_for(lambda: actions(bed) or None, timeout=20)
+
+    started = [m for m in bed.emulator.messages(channel) if "started:" in m.text]
+    assert len(started) == 1  # one progress message, not one per change
+    updates = [c for c in bed.emulator.calls("chat.update") if c.args.get("ts") == started[0].ts]
+    assert updates, "progress was not edited in place"
+    assert {c.args.get("channel") for c in updates} == {channel}
+    assert "⏳ api:" in started[0].text
+    assert not [m for m in bed.emulator.messages(channel) if m.text.startswith("⏳ api:")]
+    posted = "\n".join(m.text for m in bed.emulator.messages(channel))
+    assert "scale of prod/api succeeded" in posted
