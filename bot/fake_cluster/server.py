@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from types import TracebackType
 
-import uvicorn
-
 from bot.fake_cluster.app import create_app
 from bot.fake_cluster.cluster import FakeCluster
+from bot.slack_emulator.server import RunningServer, serve_in_thread
 
 
 @dataclass
@@ -19,8 +16,8 @@ class RunningCluster:
     cluster: FakeCluster
     host: str
     port: int
-    _server: uvicorn.Server = field(repr=False)
-    _threads: list[threading.Thread] = field(repr=False)
+    _server: RunningServer = field(repr=False)
+    _ticker: threading.Thread = field(repr=False)
     _shutdown: threading.Event = field(repr=False)
 
     @property
@@ -29,9 +26,8 @@ class RunningCluster:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._shutdown.set()  # ends watch streams and injected hangs first
-        self._server.should_exit = True
-        for thread in self._threads:
-            thread.join(timeout)
+        self._server.stop(timeout)
+        self._ticker.join(timeout)
 
     def __enter__(self) -> RunningCluster:
         return self
@@ -52,38 +48,16 @@ def start_fake_cluster(
     *,
     tick_seconds: float = 0.05,
 ) -> RunningCluster:
-    """Binds the socket here so port 0 resolves before any client needs the URL."""
+    """Returns once the server accepts connections, with port 0 resolved to the real one."""
     cluster = cluster or FakeCluster()
     shutdown = threading.Event()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(cluster, shutdown),
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=1,
-        timeout_keep_alive=5,
-    )
-    server = uvicorn.Server(config)
-    serve = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"fake-k8s-{bound_port}", daemon=True
-    )
+    server = serve_in_thread(create_app(cluster, shutdown), host, port, lifespan="off")
 
     def tick() -> None:
         # time-driven changes: pods becoming ready, restarts, progress deadlines
         while not shutdown.wait(tick_seconds):
             cluster.reconcile()
 
-    ticker = threading.Thread(target=tick, name=f"fake-k8s-tick-{bound_port}", daemon=True)
-    serve.start()
+    ticker = threading.Thread(target=tick, name=f"fake-k8s-tick-{server.port}", daemon=True)
     ticker.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not serve.is_alive() or time.monotonic() > deadline:
-            shutdown.set()
-            raise RuntimeError("fake Kubernetes API server failed to start")
-        time.sleep(0.005)
-    return RunningCluster(cluster, host, bound_port, server, [serve, ticker], shutdown)
+    return RunningCluster(cluster, host, server.port, server, ticker, shutdown)
