@@ -107,8 +107,14 @@ class Testbed:
                 raise AssertionError(f"condition not met within {timeout} s")
             time.sleep(interval)
 
-    def spawn_replica(self, port: int, extra_env: dict[str, str] | None = None) -> Replica:
-        """A second `warroom serve` process sharing this testbed's Postgres, Redis and Slack."""
+    def spawn_replica(
+        self, port: int, extra_env: dict[str, str] | None = None, log_file: Path | None = None
+    ) -> Replica:
+        """A second `warroom serve` process sharing this testbed's Postgres, Redis and Slack.
+
+        Its log lines go to ``log_file`` (a pipe nobody reads would fill and stall the replica).
+        """
+        log_path = log_file or self.data_dir / f"replica-{port}.log"
         env = {
             **os.environ,
             "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -121,13 +127,14 @@ class Testbed:
             "WARROOM_DATA_DIR": str(self.data_dir),
             **(extra_env or {}),
         }
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        replica = Replica(proc, f"http://127.0.0.1:{port}")
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        replica = Replica(proc, f"http://127.0.0.1:{port}", log_path)
         replica.wait_healthy()
         return replica
 
@@ -136,12 +143,13 @@ class Testbed:
 class Replica:
     proc: subprocess.Popen
     url: str
+    log_path: Path
 
     def wait_healthy(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                err = self.log_path.read_text(errors="replace")
                 raise RuntimeError(f"replica exited: {err[-2000:]}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
