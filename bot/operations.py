@@ -18,7 +18,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import kube_ops
-from bot.catalog import Catalog, Service, load_catalog
+from bot.catalog import Catalog, Cluster, Service, load_catalog
 from bot.locks import LockUnavailable
 from bot.logging_setup import get_logger
 from bot.services import Services
@@ -58,15 +58,45 @@ def ops_settings(services: Services) -> OpsSettings:
     return override if isinstance(override, OpsSettings) else OpsSettings()
 
 
-def api_client(services: Services) -> Any:
+def api_client(services: Services, cluster: str | None = None) -> Any:
+    """The client for a catalog cluster (its kubeconfig context or in-cluster config), or
+    for the kubeconfig's current context when ``cluster`` is None; one per cluster.
+
+    Tests inject clients as ``extras["kube_apis"][cluster]`` or one for all as
+    ``extras["kube_api"]``."""
+    injected = services.extras.get("kube_apis") or {}
+    if cluster in injected:
+        return injected[cluster]
     api = services.extras.get("kube_api")
     if api is not None:
         return api
-    cached = services.extras.get("_ops_kube_api")
-    if cached is None:
-        cached = kube_ops.load_api_client(kubeconfig=ops_settings(services).kubeconfig)
-        services.extras["_ops_kube_api"] = cached
-    return cached
+    cache: dict[str | None, Any] = services.extras.setdefault("_ops_kube_apis", {})
+    if cluster not in cache:
+        kubeconfig = ops_settings(services).kubeconfig
+        if cluster is None:
+            cache[None] = kube_ops.load_api_client(kubeconfig=kubeconfig)
+        else:
+            known = _cluster_entry(services, cluster)
+            cache[cluster] = kube_ops.load_api_client(
+                context=known.kubeconfig_context,
+                kubeconfig=kubeconfig,
+                in_cluster=known.in_cluster,
+            )
+    return cache[cluster]
+
+
+def _cluster_entry(services: Services, name: str) -> Cluster:
+    cat = catalog(services)
+    try:
+        if cat is None:
+            raise KeyError(name)
+        return cat.cluster(name)
+    except KeyError:
+        declared = ", ".join(c.name for c in cat.clusters) if cat else ""
+        raise OpsError(
+            f"Unknown cluster `{name}`"
+            + (f" (the catalog declares: {declared})." if declared else " (no clusters declared).")
+        ) from None
 
 
 def catalog(services: Services) -> Catalog | None:
@@ -79,7 +109,9 @@ def catalog(services: Services) -> Catalog | None:
     return load_catalog(path)
 
 
-def service_for(services: Services, namespace: str, deployment: str) -> Service | None:
+def service_for(
+    services: Services, namespace: str, deployment: str, cluster: str | None = None
+) -> Service | None:
     try:
         cat = catalog(services)
     except Exception as exc:  # a broken catalog must not block a rollback
@@ -90,8 +122,80 @@ def service_for(services: Services, namespace: str, deployment: str) -> Service 
     for svc in cat.services:
         k = svc.kubernetes
         if k is not None and k.namespace == namespace and k.deployment == deployment:
-            return svc
+            if cluster is None or k.context == cluster:
+                return svc
     return None
+
+
+DEFAULT_NAMESPACE = "default"
+
+
+@dataclass(frozen=True)
+class Located:
+    cluster: str | None  # a catalog cluster name; None = the kubeconfig's current context
+    namespace: str
+    deployment: str
+
+
+def locate(
+    services: Services,
+    name: str,
+    namespace: str | None = None,
+    cluster: str | None = None,
+) -> Located:
+    """Where `name` runs: a catalog service name, else a Deployment the catalog lists, else
+    the Deployment called `name` in `namespace` (default "default").
+
+    With several clusters declared, a Deployment the catalog does not pin to one cluster
+    needs ``cluster``: guessing would operate on the wrong cluster at the worst moment.
+    """
+    try:
+        cat = catalog(services)
+    except Exception:  # a broken catalog must not block a rollback by explicit name
+        cat = None
+    if cat is None:
+        if cluster is not None:
+            raise OpsError(f"Unknown cluster `{cluster}`: no service catalog declares clusters.")
+        return Located(None, namespace or DEFAULT_NAMESPACE, name)
+
+    def fits(svc: Service) -> bool:
+        k = svc.kubernetes
+        return (
+            k is not None
+            and (namespace is None or k.namespace == namespace)
+            and (cluster is None or k.context == cluster)
+        )
+
+    by_name = [s for s in cat.services if s.name == name and fits(s)]
+    by_deployment = [
+        s for s in cat.services if s.kubernetes and s.kubernetes.deployment == name and fits(s)
+    ]
+    for found in (by_name, by_deployment):
+        places = {(s.kubernetes.context, s.kubernetes.namespace) for s in found if s.kubernetes}
+        if len(places) == 1:
+            k = found[0].kubernetes
+            assert k is not None
+            return Located(k.context, k.namespace, k.deployment)
+        if len(places) > 1:
+            where = ", ".join(sorted(f"{c or 'default'}:{ns}" for c, ns in places))
+            raise OpsError(
+                f"`{name}` runs in several places ({where}): add `--cluster <name>` "
+                "and/or `-n <namespace>`."
+            )
+    declared = [c.name for c in cat.clusters]
+    if cluster is not None and cluster not in declared:
+        raise OpsError(
+            f"Unknown cluster `{cluster}`"
+            + (f" (the catalog declares: {', '.join(declared)})." if declared else ".")
+        )
+    if cluster is None and len(declared) > 1:
+        raise OpsError(
+            f"`{name}` is not in the catalog and several clusters are declared "
+            f"({', '.join(declared)}): add `--cluster <name>`."
+        )
+    if cluster is None and declared:
+        cluster = declared[0]
+    return Located(cluster, namespace or DEFAULT_NAMESPACE, name)
 
 
 def _images(images: dict[str, str]) -> str:
@@ -110,10 +214,12 @@ class Request:
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
     nonce: str = field(default_factory=lambda: secrets.token_hex(6))
+    cluster: str | None = None
 
     @property
     def target(self) -> str:
-        return f"{self.namespace}/{self.deployment}"
+        where = f"{self.namespace}/{self.deployment}"
+        return f"{self.cluster}:{where}" if self.cluster else where
 
     def to_value(self) -> str:
         return json.dumps(
@@ -126,6 +232,7 @@ class Request:
                 "b": self.before,
                 "f": self.after,
                 "id": self.nonce,
+                **({"c": self.cluster} if self.cluster else {}),
             },
             separators=(",", ":"),
         )
@@ -143,6 +250,7 @@ class Request:
                 before=dict(v.get("b") or {}),
                 after=dict(v.get("f") or {}),
                 nonce=str(v["id"]),
+                cluster=str(v["c"]) if v.get("c") else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise OpsError("This button does not describe an operation; nothing was done.") from exc
@@ -158,12 +266,15 @@ class Planned:
     text: str  # the exact change, mrkdwn
 
 
-def _describe(action: str, plan: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
+def _describe(
+    action: str, plan: Any, cluster: str | None
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    where = f"{cluster}:" if cluster else ""
     if action == "rollback":
         before = {"revision": plan.current_revision, "images": plan.current_images}
         after = {"revision": plan.target_revision, "images": plan.target_images}
         text = (
-            f"*Roll back* `{plan.namespace}/{plan.deployment}`\n"
+            f"*Roll back* `{where}{plan.namespace}/{plan.deployment}`\n"
             f"revision {plan.current_revision} → {plan.target_revision}\n"
             f"{_images(plan.current_images)} → {_images(plan.target_images)}"
         )
@@ -171,14 +282,14 @@ def _describe(action: str, plan: Any) -> tuple[dict[str, Any], dict[str, Any], s
         before = {"replicas": plan.current_replicas}
         after = {"replicas": plan.new_replicas}
         text = (
-            f"*Scale* `{plan.namespace}/{plan.deployment}`\n"
+            f"*Scale* `{where}{plan.namespace}/{plan.deployment}`\n"
             f"replicas {plan.current_replicas} → {plan.new_replicas}"
         )
     else:
         before = {"revision": plan.current_revision}
         after = {"restarted_at": plan.restarted_at}
         text = (
-            f"*Restart* `{plan.namespace}/{plan.deployment}`: every pod is replaced "
+            f"*Restart* `{where}{plan.namespace}/{plan.deployment}`: every pod is replaced "
             f"(rolling), same images; restartedAt = {plan.restarted_at}"
         )
     return before, after, text
@@ -219,14 +330,16 @@ async def plan(
     deployment: str,
     incident: int,
     args: dict[str, Any] | None = None,
+    *,
+    cluster: str | None = None,
 ) -> Planned:
     """Read-only; raises OpsError or KubeError with a plain message."""
     args = dict(args or {})
     validate(services, action, args)
-    api = api_client(services)
+    api = api_client(services, cluster)
     p = await kube_ops.in_thread(_plan_sync, api, action, namespace, deployment, args)
-    before, after, text = _describe(action, p)
-    req = Request(action, namespace, deployment, incident, args, before, after)
+    before, after, text = _describe(action, p, cluster)
+    req = Request(action, namespace, deployment, incident, args, before, after, cluster=cluster)
     return Planned(req, p, text)
 
 
@@ -406,16 +519,37 @@ class ProgressMessage:
 async def _locked(
     services: Services, inc: Incident, req: Request, user: str, dry_run: bool
 ) -> Outcome:
-    api = api_client(services)
     channel = inc.channel_id
     data = _action_data(req) | {"actor": user, "approved_by": user, "dry_run": dry_run}
     try:
-        fresh = await plan(
-            services, req.action, req.namespace, req.deployment, inc.number, req.args
-        )
+        api = api_client(services, req.cluster)
+        earlier = await _earlier_run(services, inc.number, req.nonce)
+        if earlier is not None:
+            raise OpsError(
+                f"This {req.action} of {req.target} was already confirmed by "
+                f"<@{earlier.actor}> (outcome: {earlier.data.get('outcome')}); "
+                "nothing more was done."
+            )
+        try:
+            fresh = await plan(
+                services,
+                req.action,
+                req.namespace,
+                req.deployment,
+                inc.number,
+                req.args,
+                cluster=req.cluster,
+            )
+        except kube_ops.NothingToChange as exc:
+            raise OpsError(f"Already done: {exc}; nothing was done.") from exc
         if req.action != "restart" and (
             fresh.request.before != req.before or fresh.request.after != req.after
         ):
+            if _already_there(req, fresh.request):
+                raise OpsError(
+                    f"{req.target} is already in the planned state "
+                    f"({_state(req.after)}); nothing was done."
+                )
             raise OpsError(
                 f"{req.target} changed since this was planned (now: {fresh.text}); "
                 "nothing was done. Run the command again."
@@ -448,6 +582,7 @@ async def _locked(
         return Outcome(False, f"⚠️ {exc}")
 
     data["after"] = req.after | {"images": result.images, "replicas": result.replicas}
+    data["request_id"] = req.nonce
 
     async def progress(p: Any) -> None:
         await board.show(f"⏳ {req.deployment}: {p.message}")
@@ -467,7 +602,7 @@ async def _locked(
 
     health_line = ""
     health_ok = True
-    svc = service_for(services, req.namespace, req.deployment)
+    svc = service_for(services, req.namespace, req.deployment, req.cluster)
     if svc is not None and svc.health_url:
         from bot.checks.http_health import HttpHealthChecker
         from bot.checks.runner import run_checks
@@ -507,7 +642,42 @@ def history_text(revisions: list[Any], target: str) -> str:
     return "\n".join(lines)
 
 
-async def history(services: Services, namespace: str, deployment: str) -> str:
-    api = api_client(services)
+async def history(
+    services: Services, namespace: str, deployment: str, cluster: str | None = None
+) -> str:
+    api = api_client(services, cluster)
     revs = await kube_ops.in_thread(kube_ops.history, api, namespace, deployment)
-    return history_text(revs, f"{namespace}/{deployment}")
+    where = f"{cluster}:" if cluster else ""
+    return history_text(revs, f"{where}{namespace}/{deployment}")
+
+
+def _already_there(planned: Request, now: Request) -> bool:
+    """Whether the Deployment already is what the plan wanted (a Confirm pressed again after
+    the rollout): the same images for a rollback, the same replicas for a scale."""
+    if planned.action == "rollback":
+        return bool(planned.after.get("images")) and (
+            now.before.get("images") == planned.after.get("images")
+        )
+    if planned.action == "scale":
+        return now.before.get("replicas") == planned.after.get("replicas")
+    return False
+
+
+def _state(after: dict[str, Any]) -> str:
+    if "images" in after:
+        return _images(after["images"])
+    if "replicas" in after:
+        return f"{after['replicas']} replicas"
+    return "as planned"
+
+
+async def _earlier_run(services: Services, number: int, nonce: str) -> Any:
+    """The timeline event of an earlier Confirm of this very plan that reached the cluster.
+
+    Kept in Postgres, so a restart (which a Redis `once` might not survive) still refuses a
+    second restart from the same button."""
+    async with services.sessions() as session:
+        for event in await timeline.events(session, number, kinds=(event_kinds.ACTION,)):
+            if (event.data or {}).get("request_id") == nonce:
+                return event
+    return None

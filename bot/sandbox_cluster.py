@@ -3,6 +3,7 @@ previous revision, so `/incident rollback api` and `scale` have something real t
 
 from __future__ import annotations
 
+from bot.catalog import Catalog
 from bot.fake_cluster import FakeCluster, start_fake_cluster, write_kubeconfig
 from bot.kube_ops import apply_set_image, load_api_client, plan_set_image
 from bot.testbed import Testbed
@@ -21,3 +22,17 @@ def attach_fake_cluster(bed: Testbed) -> None:
         apply_set_image(api, plan_set_image(api, "default", name, f"{image}:v2"))
     bed.services.extras["kube_api"] = api
     bed.services.extras["fake_cluster"] = (cluster, running)
+    # A catalog, so Run checks, the modals and `/incident check` have services to show; the
+    # sandbox's own /healthz stands in for each service's health URL.
+    bed.services.extras["catalog"] = Catalog.model_validate(
+        {
+            "services": [
+                {
+                    "name": name,
+                    "health_url": f"{bed.url}/healthz",
+                    "kubernetes": {"namespace": "default", "deployment": name},
+                }
+                for name in DEPLOYMENTS
+            ]
+        }
+    )

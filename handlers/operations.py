@@ -20,64 +20,63 @@ log = get_logger(__name__)
 
 CONFIRM = "ops_confirm"
 CANCEL = "ops_cancel"
-DEFAULT_NAMESPACE = "default"
 
 
 class UsageError(Exception):
     pass
 
 
+OPTIONS = {
+    "-n": "namespace",
+    "--namespace": "namespace",
+    "--cluster": "cluster",
+    "--context": "cluster",
+}
+
+
 def parse(args: str, usage: str, positional: int, *, to_revision: bool = False) -> dict[str, Any]:
-    """`<deployment> [more positionals] [-n ns] [--to-revision N]` → dict; UsageError on junk."""
+    """`<deployment> [more positionals] [-n ns] [--cluster c] [--to-revision N]` → dict;
+    UsageError on junk."""
     try:
         tokens = shlex.split(args)
     except ValueError as exc:
         raise UsageError(f"Cannot read that: {exc}. Usage: `{usage}`") from exc
-    out: dict[str, Any] = {"namespace": None, "to_revision": None, "pos": []}
+    out: dict[str, Any] = {"namespace": None, "cluster": None, "to_revision": None, "pos": []}
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        if tok in ("-n", "--namespace") or (to_revision and tok == "--to-revision"):
-            if i + 1 >= len(tokens):
+        name, eq, inline = tok.partition("=")
+        if name in OPTIONS or (to_revision and name == "--to-revision"):
+            if eq and name.startswith("--"):
+                val = inline
+                i += 1
+            elif i + 1 < len(tokens):
+                val = tokens[i + 1]
+                i += 2
+            else:
                 raise UsageError(f"`{tok}` needs a value. Usage: `{usage}`")
-            val = tokens[i + 1]
-            if tok == "--to-revision":
+            if name == "--to-revision":
                 if not val.isdigit() or int(val) < 1:
                     raise UsageError(f"`--to-revision` takes a revision number, not `{val}`.")
                 out["to_revision"] = int(val)
+            elif not val:
+                raise UsageError(f"`{name}` needs a value. Usage: `{usage}`")
             else:
-                out["namespace"] = val
-            i += 2
+                out[OPTIONS[name]] = val
             continue
-        if tok.startswith("--namespace="):
-            out["namespace"] = tok.split("=", 1)[1]
-        elif to_revision and tok.startswith("--to-revision="):
-            val = tok.split("=", 1)[1]
-            if not val.isdigit() or int(val) < 1:
-                raise UsageError(f"`--to-revision` takes a revision number, not `{val}`.")
-            out["to_revision"] = int(val)
-        elif tok.startswith("-"):
+        if tok.startswith("-"):
             raise UsageError(f"Unknown option `{tok}`. Usage: `{usage}`")
-        else:
-            out["pos"].append(tok)
+        out["pos"].append(tok)
         i += 1
     if len(out["pos"]) != positional:
         raise UsageError(f"Usage: `{usage}`")
     return out
 
 
-def resolve_target(services: Services, name: str, namespace: str | None) -> tuple[str, str]:
-    """A catalog service name maps to its Deployment; otherwise the name is the Deployment."""
-    try:
-        cat = operations.catalog(services)
-    except Exception:
-        cat = None
-    if cat is not None:
-        for svc in cat.services:
-            if svc.name == name and svc.kubernetes is not None:
-                if namespace is None or namespace == svc.kubernetes.namespace:
-                    return svc.kubernetes.namespace, svc.kubernetes.deployment
-    return namespace or DEFAULT_NAMESPACE, name
+def locate(call: CommandCall, parsed: dict[str, Any]) -> operations.Located:
+    return operations.locate(
+        call.services, parsed["pos"][0], parsed["namespace"], parsed["cluster"]
+    )
 
 
 async def _say(call: CommandCall, text: str, blocks: list | None = None) -> None:
@@ -91,15 +90,23 @@ async def _propose(call: CommandCall, action: str, parsed: dict[str, Any], args:
     inc = await incident_for_call(call, number_arg=False)
     if inc is None:
         return
-    ns, name = resolve_target(call.services, parsed["pos"][0], parsed["namespace"])
     try:
+        where = locate(call, parsed)
         operations.validate(call.services, action, args)
     except operations.OpsError as exc:
         await call.ack(text=f"⚠️ {exc}")
         return
     await call.ack()
     try:
-        planned = await operations.plan(call.services, action, ns, name, inc.number, args)
+        planned = await operations.plan(
+            call.services,
+            action,
+            where.namespace,
+            where.deployment,
+            inc.number,
+            args,
+            cluster=where.cluster,
+        )
     except (kube_ops.KubeError, operations.OpsError) as exc:
         await _say(call, f"⚠️ {exc}")
         return
@@ -115,10 +122,10 @@ async def _propose(call: CommandCall, action: str, parsed: dict[str, Any], args:
     )
 
 
-ROLLBACK_USAGE = "/incident rollback <deployment> [-n ns] [--to-revision N]"
-SCALE_USAGE = "/incident scale <deployment> <replicas> [-n ns]"
-RESTART_USAGE = "/incident restart <deployment> [-n ns]"
-HISTORY_USAGE = "/incident history <deployment> [-n ns]"
+ROLLBACK_USAGE = "/incident rollback <deployment> [-n ns] [--cluster c] [--to-revision N]"
+SCALE_USAGE = "/incident scale <deployment> <replicas> [-n ns] [--cluster c]"
+RESTART_USAGE = "/incident restart <deployment> [-n ns] [--cluster c]"
+HISTORY_USAGE = "/incident history <deployment> [-n ns] [--cluster c]"
 
 
 @subcommand("rollback", ROLLBACK_USAGE, "roll a Deployment back (asks to confirm)", order=60)
@@ -164,11 +171,17 @@ async def history_command(call: CommandCall) -> None:
     except UsageError as exc:
         await call.ack(text=f"⚠️ {exc}")
         return
-    ns, name = resolve_target(call.services, parsed["pos"][0], parsed["namespace"])
+    try:
+        where = locate(call, parsed)
+    except operations.OpsError as exc:
+        await call.ack(text=f"⚠️ {exc}")
+        return
     await call.ack()
     try:
-        text = await operations.history(call.services, ns, name)
-    except kube_ops.KubeError as exc:
+        text = await operations.history(
+            call.services, where.namespace, where.deployment, where.cluster
+        )
+    except (kube_ops.KubeError, operations.OpsError) as exc:
         text = f"⚠️ {exc}"
     await _say(call, text)
 
@@ -180,8 +193,9 @@ def _checkers(services: Services) -> list[Any]:
     from bot.checks.http_health import HttpHealthChecker
     from bot.checks.kubernetes import DeploymentChecker
 
-    def health(context: str | None, namespace: str, deployment: str) -> Any:
-        return kube_ops.deployment_health(operations.api_client(services), namespace, deployment)
+    def health(cluster: str | None, namespace: str, deployment: str) -> Any:
+        api = operations.api_client(services, cluster)
+        return kube_ops.deployment_health(api, namespace, deployment)
 
     # boto3 reads AWS_ENDPOINT_URL itself; one client set per process.
     aws = services.extras.setdefault("aws_clients", AwsClients())
@@ -196,44 +210,57 @@ def _checkers(services: Services) -> list[Any]:
 
 @subcommand("check", "/incident check [service|all]", "run the catalog's status checks", order=64)
 async def check_command(call: CommandCall) -> None:
-    from bot.checks.runner import run_checks
-
     wanted = call.args.strip().split()
-    try:
-        cat = operations.catalog(call.services)
-    except Exception as exc:
-        await call.ack(text=f"⚠️ The service catalog cannot be read: {exc}")
-        return
-    if cat is None:
-        await call.ack(text="⚠️ No service catalog is configured (set CATALOG_FILE).")
-        return
-    try:
-        chosen = cat.select(None if not wanted or wanted == ["all"] else wanted)
-    except KeyError as exc:
-        await call.ack(
-            text=f"⚠️ Unknown service {exc.args[0]}. Known: {', '.join(cat.names) or 'none'}."
-        )
+    chosen = select_services(call.services, None if not wanted or wanted == ["all"] else wanted)
+    if isinstance(chosen, str):
+        await call.ack(text=f"⚠️ {chosen}")
         return
     inc = await incident_for_call(call, number_arg=False)
     if inc is None:
         return
     await call.ack()
-    results = await run_checks(chosen, _checkers(call.services))
+    text = await run_and_post(call.services, inc, call.user_id, chosen)
+    if text is not None:
+        await _say(call, text)
+
+
+def select_services(services: Services, names: list[str] | None) -> list[Any] | str:
+    """The catalog services to check, or why there are none."""
+    try:
+        cat = operations.catalog(services)
+    except Exception as exc:
+        return f"The service catalog cannot be read: {exc}"
+    if cat is None:
+        return "No service catalog is configured (set CATALOG_FILE)."
+    try:
+        return cat.select(names)
+    except KeyError as exc:
+        return f"Unknown service {exc.args[0]}. Known: {', '.join(cat.names) or 'none'}."
+
+
+async def run_and_post(services: Services, inc: Any, user: str, chosen: list[Any]) -> str | None:
+    """Run the checks, record them, post one message in the incident channel. Returns the
+    text when it could not be posted there, for the caller to show the person instead."""
+    from bot.checks.runner import run_checks
+
+    results = await run_checks(chosen, _checkers(services))
     summary = summarise(results)
     text = "\n".join([f"*Status checks* — {summary.headline}", *render_mrkdwn(results)])
     await operations.record(
-        call.services,
+        services,
         inc.number,
         event_kinds.CHECK,
-        actor=call.user_id,
+        actor=user,
         text=summary.headline,
         data={"results": results_to_dicts(results)},
     )
-    channel = inc.channel_id or call.channel_id
-    try:
-        await call.services.slack.chat_postMessage(channel=channel, text=text)
-    except Exception:
-        await _say(call, text)
+    if inc.channel_id:
+        try:
+            await services.slack.chat_postMessage(channel=inc.channel_id, text=text)
+            return None
+        except Exception as exc:
+            log.warning("check results not posted", error_type=type(exc).__name__)
+    return text
 
 
 def _action(body: dict) -> dict:

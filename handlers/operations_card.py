@@ -22,12 +22,14 @@ from incident.models import Incident
 
 log = get_logger(__name__)
 
+CHECKS = "incident_run_checks"
 ROLLBACK = "incident_ops_rollback"
 SCALE = "incident_ops_scale"
 ROLLBACK_VIEW = "ops_rollback_view"
 SCALE_VIEW = "ops_scale_view"
 ENABLE_ENV = "WARROOM_OPS_CARD_BUTTONS"  # "1" shows the buttons without a detected cluster
 
+CHECKS_BUTTON = CardButton(CHECKS, "Run checks", order=55)
 BUTTONS = (
     CardButton(ROLLBACK, "Rollback…", order=60),
     CardButton(SCALE, "Scale…", order=61),
@@ -38,25 +40,57 @@ def cluster_configured(services: Services | None = None) -> bool:
     """Whether a Kubernetes API can be reached at all (not whether it answers)."""
     if services is not None and services.extras.get("kube_api") is not None:
         return True
+    if services is not None:
+        try:
+            cat = operations.catalog(services)
+        except Exception:
+            cat = None
+        if cat is not None and cat.clusters:
+            return True
     settings = operations.OpsSettings()
     if settings.kubeconfig or os.environ.get("KUBERNETES_SERVICE_HOST"):
         return True
     return os.path.exists(os.path.expanduser("~/.kube/config"))
 
 
-def show_buttons() -> bool:
+def _flag() -> bool | None:
     flag = os.environ.get(ENABLE_ENV, "").strip().lower()
     if flag in ("0", "false", "no", "off"):
         return False
-    return flag in ("1", "true", "yes", "on") or cluster_configured()
+    return True if flag in ("1", "true", "yes", "on") else None
+
+
+def show_buttons() -> bool:
+    flag = _flag()
+    return flag if flag is not None else cluster_configured()
+
+
+def show_checks_button() -> bool:
+    """Run checks needs a catalog; the sandbox and tests force it with the same flag."""
+    flag = _flag()
+    return flag if flag is not None else bool(os.environ.get("CATALOG_FILE"))
+
+
+async def run_checks_pressed(services: Services, press: Press, respond: Any) -> None:
+    from handlers.operations import run_and_post, select_services
+
+    assert press.number is not None
+    inc = await lifecycle_service.precheck(services, press.number, press.user, None)
+    chosen = select_services(services, None)
+    if isinstance(chosen, str):
+        await tell(services, press.user, press.channel, f"⚠️ {chosen}")
+        return
+    text = await run_and_post(services, inc, press.user, chosen)
+    if text is not None:
+        await tell(services, press.user, press.channel, text)
 
 
 # -- modals -------------------------------------------------------------------------------
 
 
 def deployments(services: Services) -> tuple[list[tuple[str, str]], str | None]:
-    """(value "ns/deployment", label) for every catalog service with a Deployment, and a
-    plain note when the catalog is missing or unreadable."""
+    """(value "[cluster:]ns/deployment", label) for every catalog service with a Deployment,
+    and a plain note when the catalog is missing or unreadable."""
     try:
         cat = operations.catalog(services)
     except Exception as exc:
@@ -67,9 +101,8 @@ def deployments(services: Services) -> tuple[list[tuple[str, str]], str | None]:
     for svc in cat.services:
         k = svc.kubernetes
         if k is not None:
-            found.append(
-                (f"{k.namespace}/{k.deployment}", f"{svc.name} ({k.namespace}/{k.deployment})")
-            )
+            where = (f"{k.context}:" if k.context else "") + f"{k.namespace}/{k.deployment}"
+            found.append((where, f"{svc.name} ({where})"))
     if not found:
         return [], "The service catalog names no Kubernetes Deployment."
     return found, None
@@ -213,20 +246,23 @@ def _text(values: dict[str, Any], block_id: str) -> str:
     return str(raw).strip() if raw is not None else ""
 
 
-def read_target(values: dict[str, Any]) -> tuple[str, str] | str:
+def read_target(values: dict[str, Any]) -> tuple[str | None, str, str] | str:
+    """(cluster, namespace, deployment) from "[cluster:]namespace/deployment", or the error."""
     raw = _text(values, "target")
     if not raw:
         return "Choose the Deployment."
-    ns, sep, name = raw.partition("/")
-    if not sep or not ns.strip() or not name.strip() or "/" in name or " " in raw:
-        return f"Write it as namespace/deployment, not `{raw}`."
-    return ns.strip(), name.strip()
+    cluster, colon, rest = raw.rpartition(":")
+    ns, sep, name = rest.partition("/")
+    bad = not sep or not ns.strip() or not name.strip() or "/" in name or " " in raw
+    if bad or (colon and not cluster.strip()):
+        return f"Write it as namespace/deployment (or cluster:namespace/deployment), not `{raw}`."
+    return (cluster.strip() or None), ns.strip(), name.strip()
 
 
 def read_submission(
     services: Services, action: str, values: dict[str, Any]
-) -> tuple[str, str, dict[str, Any]] | dict[str, str]:
-    """(namespace, deployment, args) or inline errors {block_id: message}."""
+) -> tuple[str | None, str, str, dict[str, Any]] | dict[str, str]:
+    """(cluster, namespace, deployment, args) or inline errors {block_id: message}."""
     errors: dict[str, str] = {}
     target = read_target(values)
     if isinstance(target, str):
@@ -253,7 +289,7 @@ def read_submission(
                 errors["replicas"] = str(exc)
     if errors or isinstance(target, str):
         return errors
-    return target[0], target[1], args
+    return target[0], target[1], target[2], args
 
 
 def _submission_listener(action: str) -> Any:
@@ -274,8 +310,10 @@ def _submission_listener(action: str) -> Any:
             await ack(response_action="errors", errors=read)
             return
         await ack()
-        ns, name, args = read
-        await propose(services, action, ns, name, number, args, user=user, channel=channel)
+        cluster, ns, name, args = read
+        await propose(
+            services, action, ns, name, number, args, user=user, channel=channel, cluster=cluster
+        )
 
     return listener
 
@@ -290,12 +328,15 @@ async def propose(
     *,
     user: str,
     channel: str | None,
+    cluster: str | None = None,
 ) -> None:
     """Plan, then the same ephemeral Confirm/Cancel as the slash command, to `user`."""
     try:
         inc = await lifecycle_service.precheck(services, number, user, None)
         channel = channel or inc.channel_id
-        planned = await operations.plan(services, action, namespace, deployment, inc.number, args)
+        planned = await operations.plan(
+            services, action, namespace, deployment, inc.number, args, cluster=cluster
+        )
     except (kube_ops.KubeError, operations.OpsError) as exc:
         await tell(services, user, channel, f"⚠️ {exc}")
         return
@@ -322,9 +363,12 @@ async def propose(
 
 def register(app: AsyncApp) -> None:
     # The card shows only buttons something answers; these need a cluster to be useful.
+    if show_checks_button():
+        card_buttons.add(CHECKS_BUTTON)
     if show_buttons():
         for button in BUTTONS:
             card_buttons.add(button)
+    app.action(CHECKS)(_press_listener(run_checks_pressed))
     app.action(ROLLBACK)(_press_listener(_opener("rollback")))
     app.action(SCALE)(_press_listener(_opener("scale")))
     app.view(ROLLBACK_VIEW)(_submission_listener("rollback"))

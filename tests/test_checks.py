@@ -9,7 +9,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from bot.checks.http_health import HttpHealthChecker, check_http_health
 from bot.checks.kubernetes import DeploymentChecker, check_deployment
 from bot.checks.reasons import format_seconds, plain_reason
 from bot.checks.runner import run_checks
+from bot.kube.models import DeploymentHealth, PodIssue, WarningEvent
 from incident.checks import (
     CheckResult,
     CheckStatus,
@@ -352,18 +352,33 @@ def test_aws_endpoint_down() -> None:
 # --- Kubernetes (injected deployment_health) ------------------------------------------------
 
 
-@dataclass
-class Pod:
-    name: str
-    reason: str
+def Pod(name: str, reason: str, restarts: int = 0) -> PodIssue:
+    return PodIssue(name, "app", reason, restarts, None)
 
 
-@dataclass
-class Health:
-    desired: int
-    available: int
-    problem_pods: list[Any] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+def Health(
+    desired: int,
+    available: int,
+    pods: list[PodIssue] | None = None,
+    warnings: list[WarningEvent] | None = None,
+    rollout: str = "complete",
+) -> DeploymentHealth:
+    return DeploymentHealth(
+        namespace="shop",
+        name="api",
+        desired=desired,
+        ready=available,
+        available=available,
+        updated=desired,
+        unavailable=desired - available,
+        revision=1,
+        images={"app": "img:1"},
+        rollout=rollout,  # type: ignore[arg-type]
+        rollout_message="ReplicaSet api-1 has timed out progressing",
+        conditions={},
+        pod_issues=list(pods or []),
+        warnings=list(warnings or []),
+    )
 
 
 def kube(health: Any) -> CheckResult:
@@ -399,15 +414,22 @@ class ApiException(Exception):
 def test_kubernetes_verdicts() -> None:
     assert kube(Health(3, 3)).reason == "3/3 available"
     assert kube(Health(3, 3)).status is CheckStatus.OK
-    partial = kube(Health(3, 2, [Pod("api-7d9f-x1", "CrashLoopBackOff")]))
+    partial = kube(Health(3, 2, [Pod("api-7d9f-x1", "CrashLoopBackOff", restarts=4)]))
     assert partial.status is CheckStatus.WARN
-    assert partial.reason == "2/3 available; pods: api-7d9f-x1 CrashLoopBackOff"
-    down = kube(Health(2, 0, ["api-1 Pending", "api-2 Pending", "api-3 Pending", "api-4 x"]))
+    assert partial.reason == "2/3 available; pods: api-7d9f-x1 CrashLoopBackOff (4 restarts)"
+    pending = [Pod(f"api-{i}", "Pending") for i in (1, 2, 3)] + [Pod("api-4", "x")]
+    down = kube(Health(2, 0, pending))
     assert down.status is CheckStatus.FAIL
     assert (
         down.reason == "0/2 available; pods: api-1 Pending, api-2 Pending, api-3 Pending and 1 more"
     )
-    assert kube(Health(1, 1, warnings=["FailedScheduling: 0/3 nodes"])).status is CheckStatus.WARN
+    warned = kube(
+        Health(1, 1, warnings=[WarningEvent("Pod/api-1", "FailedScheduling", "0/3 nodes", 2, None)])
+    )
+    assert warned.status is CheckStatus.WARN
+    assert warned.reason == "1/1 available; Pod/api-1 FailedScheduling: 0/3 nodes ×2"
+    stuck = kube(Health(3, 3, rollout="failed"))
+    assert stuck.status is CheckStatus.FAIL and "timed out progressing" in stuck.reason
     assert kube(Health(0, 0)).reason == "scaled to 0"
     denied = kube(ApiException())
     assert (denied.status, denied.reason) == (CheckStatus.FAIL, "Kubernetes API 403 Forbidden")

@@ -114,6 +114,39 @@ def test_scale_three_to_six(bed: Testbed, cluster: FakeCluster) -> None:
     assert row["data"]["after"]["replicas"] == 6
 
 
+def test_confirm_pressed_again_after_the_change_does_nothing_more(
+    bed: Testbed, cluster: FakeCluster
+) -> None:
+    cluster.create_deployment(NS, "api", "img:v1", replicas=3)
+    set_image(cluster, "img:v2")
+    inc = declare(bed)
+    alice, channel = bed.people["alice"], inc["channel_id"]
+    for command, done in ((f"rollback api -n {NS}", 1), (f"restart api -n {NS}", 2)):
+        seen = len(bed.emulator.responses())
+        bed.driver.command(command, user_id=alice, channel_id=channel)
+        value = bed.wait_for(
+            lambda: confirm_value(bed) if len(bed.emulator.responses()) > seen else None
+        )
+        patches = len(deployment_patches(cluster))
+        bed.driver.block_action("ops_confirm", value=value, user_id=alice, channel_id=channel)
+        bed.wait_for(lambda: len(succeeded(bed)) == done or None, timeout=20)
+        assert len(deployment_patches(cluster)) == patches + 1
+        # the same Confirm, a minute later (a new click, so a new action_ts)
+        bed.driver.block_action("ops_confirm", value=value, user_id=alice, channel_id=channel)
+        answer = bed.wait_for(
+            lambda: "already" in texts(bed).split("Working on")[-1] and texts(bed)
+        )
+        assert "nothing more was done" in answer or "already in the planned state" in answer
+        assert len(deployment_patches(cluster)) == patches + 1
+    assert image_of(cluster) == "img:v1"
+    outcomes = [a["data"]["outcome"] for a in actions(bed)]
+    assert outcomes == ["succeeded", "refused", "succeeded", "refused"]
+
+
+def succeeded(bed: Testbed) -> list[dict[str, Any]]:
+    return [a for a in actions(bed) if a["data"].get("outcome") == "succeeded"]
+
+
 def test_scale_above_limit_is_refused(bed: Testbed, cluster: FakeCluster) -> None:
     cluster.create_deployment(NS, "api", "img:v1", replicas=3)
     inc = declare(bed)

@@ -13,7 +13,15 @@ from bot.fake_cluster import FakeCluster
 from bot.operations import OpsSettings
 from bot.testbed import Testbed
 from handlers import card_buttons
-from handlers.operations_card import BUTTONS, ROLLBACK, ROLLBACK_VIEW, SCALE, SCALE_VIEW
+from handlers.operations_card import (
+    BUTTONS,
+    CHECKS,
+    CHECKS_BUTTON,
+    ROLLBACK,
+    ROLLBACK_VIEW,
+    SCALE,
+    SCALE_VIEW,
+)
 from tests.test_card_buttons import modal, press
 from tests.test_lifecycle import card, declared
 from tests.test_operations import NS, actions, image_of, set_image
@@ -25,7 +33,7 @@ cluster = _cluster  # the fake cluster fixture, shared with test_operations
 @pytest.fixture
 def ops_buttons(monkeypatch: pytest.MonkeyPatch) -> None:
     """Show the buttons on cards declared in this test (as when a cluster is configured)."""
-    for button in BUTTONS:
+    for button in (*BUTTONS, CHECKS_BUTTON):
         monkeypatch.setitem(card_buttons._BUTTONS, button.action_id, button)
 
 
@@ -189,3 +197,22 @@ def test_rollout_progress_is_edited_in_place(
     assert not [m for m in bed.emulator.messages(channel) if m.text.startswith("⏳ api:")]
     posted = "\n".join(m.text for m in bed.emulator.messages(channel))
     assert "scale of prod/api succeeded" in posted
+
+
+def test_run_checks_from_the_card(
+    bed: Testbed, cluster: FakeCluster, with_catalog: Path, ops_buttons: None
+) -> None:
+    cluster.create_deployment(NS, "api", "img:v1", replicas=2)
+    cluster.image_behaviour["img:bad"] = "CrashLoopBackOff"
+    set_image(cluster, "img:bad")
+    inc = declared(bed)
+    [row] = [b for b in card(bed, inc).blocks if b["type"] == "actions"]
+    assert CHECKS in [e["action_id"] for e in row["elements"]]
+    press(bed, inc, CHECKS)
+    [event] = bed.wait_for(lambda: actions(bed, "check") or None, timeout=20)
+    results = {r["check"]: r for r in event["data"]["results"]}
+    assert results["http"]["status"] == "ok"
+    assert results["kubernetes"]["status"] != "ok"
+    assert "CrashLoopBackOff" in results["kubernetes"]["reason"]
+    posted = [m.text for m in bed.emulator.messages(inc["channel_id"]) if "Status checks" in m.text]
+    assert len(posted) == 1 and "CrashLoopBackOff" in posted[0]

@@ -21,11 +21,7 @@ MAX_PODS_NAMED = 3
 
 
 class DeploymentHealthLike(Protocol):
-    """What the check reads from a deployment_health() answer.
-
-    ``problem_pods`` items may be plain strings or objects with ``name`` and a
-    ``reason``/``status``/``phase``.
-    """
+    """What the check reads from ``bot.kube.DeploymentHealth``."""
 
     @property
     def desired(self) -> int: ...
@@ -34,10 +30,16 @@ class DeploymentHealthLike(Protocol):
     def available(self) -> int: ...
 
     @property
-    def problem_pods(self) -> Sequence[Any]: ...
+    def rollout(self) -> str: ...  # "complete" | "progressing" | "failed"
 
     @property
-    def warnings(self) -> Sequence[str]: ...
+    def rollout_message(self) -> str: ...
+
+    @property
+    def pod_issues(self) -> Sequence[Any]: ...  # PodIssue: pod, reason, restarts
+
+    @property
+    def warnings(self) -> Sequence[Any]: ...  # WarningEvent: object, reason, message, count
 
 
 # (context, namespace, deployment) -> health; sync callables are run in a worker thread.
@@ -65,13 +67,15 @@ async def check_deployment(
 
 
 def judge_deployment(health: DeploymentHealthLike) -> tuple[CheckStatus, str, dict[str, Any]]:
-    """No pod available is a FAIL; partly available, troubled pods or warnings are a WARN."""
+    """No pod available or a failed rollout is a FAIL; partly available, troubled pods or
+    warning events are a WARN."""
     desired, available = int(health.desired), int(health.available)
-    pods = [_describe_pod(p) for p in health.problem_pods]
-    warnings = [str(w) for w in health.warnings]
+    pods = [_describe_pod(p) for p in health.pod_issues]
+    warnings = [_describe_warning(w) for w in health.warnings]
     details: dict[str, Any] = {
         "desired": desired,
         "available": available,
+        "rollout": health.rollout,
         "problem_pods": pods,
         "warnings": warnings,
     }
@@ -80,11 +84,15 @@ def judge_deployment(health: DeploymentHealthLike) -> tuple[CheckStatus, str, di
         status, reason = CheckStatus.WARN, "scaled to 0"
     elif available == 0:
         status, reason = CheckStatus.FAIL, f"0/{desired} available"
+    elif health.rollout == "failed":
+        status, reason = CheckStatus.FAIL, f"{available}/{desired} available"
     elif available < desired or pods or warnings:
         status, reason = CheckStatus.WARN, f"{available}/{desired} available"
     else:
         status, reason = CheckStatus.OK, f"{available}/{desired} available"
 
+    if health.rollout == "failed":
+        reason += f"; rollout failed: {health.rollout_message}"
     if pods:
         named = ", ".join(pods[:MAX_PODS_NAMED])
         extra = len(pods) - MAX_PODS_NAMED
@@ -105,16 +113,16 @@ async def _call(
     return answer
 
 
-def _describe_pod(pod: Any) -> str:
-    if isinstance(pod, str):
-        return pod
-    name = getattr(pod, "name", None)
-    if name is None:
-        return str(pod)
-    why = (
-        getattr(pod, "reason", None) or getattr(pod, "status", None) or getattr(pod, "phase", None)
-    )
-    return f"{name} {why}" if why else str(name)
+def _describe_pod(issue: Any) -> str:
+    restarts = int(getattr(issue, "restarts", 0) or 0)
+    tail = f" ({restarts} restarts)" if restarts else ""
+    return f"{issue.pod} {issue.reason}{tail}"
+
+
+def _describe_warning(event: Any) -> str:
+    count = int(getattr(event, "count", 1) or 1)
+    times = f" ×{count}" if count > 1 else ""
+    return f"{event.object} {event.reason}: {event.message}{times}"
 
 
 def _api_reason(exc: Exception) -> str:
