@@ -8,6 +8,7 @@ recorded on the timeline whatever the outcome.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot import kube_ops
+from bot import kube_ops, rollout_leases
 from bot.catalog import Catalog, Cluster, Service, load_catalog
 from bot.locks import LockUnavailable
 from bot.logging_setup import get_logger
@@ -583,7 +584,52 @@ async def _locked(
 
     data["after"] = req.after | {"images": result.images, "replicas": result.replicas}
     data["request_id"] = req.nonce
+    lease = await rollout_leases.start(
+        services,
+        req.nonce,
+        inc.number,
+        {"value": json.loads(req.to_value()), "head": board.head},
+        data,
+        actor=user,
+        channel_id=channel,
+        progress_ts=board.ts,
+    )
+    return await finish(services, inc.number, req, user, data, api, board, lease)
 
+
+async def finish(
+    services: Services,
+    number: int,
+    req: Request,
+    user: str,
+    data: dict[str, Any],
+    api: Any,
+    board: ProgressMessage,
+    lease: rollout_leases.Lease | None,
+) -> Outcome:
+    """Follow the rollout, verify health, post the verdict, record it; under the lease, so
+    a stopped replica's follow is finished by another (`bot.rollout_watch`)."""
+    renewing = asyncio.create_task(rollout_leases.keep_alive(services, lease)) if lease else None
+    try:
+        return await _follow_and_verify(services, number, req, user, data, api, board)
+    except asyncio.CancelledError:
+        if lease is not None:
+            await asyncio.shield(rollout_leases.hand_back(services, lease))
+        raise
+    finally:
+        if renewing is not None:
+            renewing.cancel()
+
+
+async def _follow_and_verify(
+    services: Services,
+    number: int,
+    req: Request,
+    user: str,
+    data: dict[str, Any],
+    api: Any,
+    board: ProgressMessage,
+) -> Outcome:
     async def progress(p: Any) -> None:
         await board.show(f"⏳ {req.deployment}: {p.message}")
 
@@ -617,18 +663,36 @@ async def _locked(
         f"{'✅' if ok else '❌'} {req.action} of {req.target} "
         f"{'succeeded' if ok else 'did not succeed'}: {rollout_msg}{health_line}"
     )
-    await _post(services, channel, verdict)
     data["outcome"] = "succeeded" if ok else ("unhealthy" if rollout_ok else "rollout_failed")
     data["rollout"] = rollout_msg
-    await record(
-        services,
-        inc.number,
-        event_kinds.ACTION,
-        actor=user,
-        text=f"{req.action} {req.target}: {data['outcome']}",
-        data=data,
-    )
+    first = await _record_final(services, number, req, user, data)
+    if first:  # a replica that lost the race to finish this follow stays quiet
+        await _post(services, board.channel, verdict)
     return Outcome(ok, verdict, ran=True)
+
+
+async def _record_final(
+    services: Services, number: int, req: Request, user: str, data: dict[str, Any]
+) -> bool:
+    """The outcome on the timeline and the follow closed, in one transaction."""
+    now = services.clock.now()
+    try:
+        async with services.transaction() as session:
+            stored = await timeline.record(
+                session,
+                number,
+                event_kinds.ACTION,
+                at=now,
+                actor=user,
+                text=f"{req.action} {req.target}: {data['outcome']}",
+                data=data,
+                key=f"ops-done:{req.nonce}",
+            )
+            await rollout_leases.mark_finished(session, req.nonce, now)
+            return bool(stored)
+    except Exception as exc:  # the audit must not hide what happened in the cluster
+        log.error("timeline record failed", incident=number, error=str(exc))
+        return True
 
 
 def history_text(revisions: list[Any], target: str) -> str:

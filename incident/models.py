@@ -95,4 +95,5 @@ class Participant(Base):
     joined_at: Mapped[datetime]
 
 
-from incident import postmortem_models  # noqa: E402, F401  (their tables join Base.metadata)
+# their tables join Base.metadata
+from incident import operation_models, postmortem_models  # noqa: E402, F401

@@ -214,5 +214,7 @@ def test_run_checks_from_the_card(
     assert results["http"]["status"] == "ok"
     assert results["kubernetes"]["status"] != "ok"
     assert "CrashLoopBackOff" in results["kubernetes"]["reason"]
-    posted = [m.text for m in bed.emulator.messages(inc["channel_id"]) if "Status checks" in m.text]
+    posted = bed.wait_for(
+        lambda: [m.text for m in bed.emulator.messages(inc["channel_id"]) if "Status" in m.text]
+    )
     assert len(posted) == 1 and "CrashLoopBackOff" in posted[0]

@@ -1,0 +1,130 @@
+"""A replica stopped while it follows a rollout: another replica finishes the follow, posts
+the verdict once and records the outcome once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.fake_cluster.resources import DEPLOYMENTS
+from bot.slack_driver import SlackDriver
+from bot.testbed import SIGNING_SECRET
+from tests.reliability.tally import Tally
+from tests.reliability.world import NS, World, free_port
+from tests.test_declare import setup_finished
+
+SHORT_GRACE = {"WARROOM_SHUTDOWN_GRACE_S": "1"}
+
+
+def _confirm_value(world: World, seen: int) -> str | None:
+    for r in world.emulator.responses()[seen:]:
+        for block in r.body.get("blocks") or []:
+            for el in block.get("elements") or []:
+                if el.get("action_id") == "ops_confirm":
+                    return el["value"]
+    return None
+
+
+def _image(world: World, name: str) -> str:
+    spec = world.cluster.deployment(NS, name)["spec"]["template"]["spec"]
+    return spec["containers"][0]["image"]
+
+
+def _finals(world: World, request_id: str) -> list[dict[str, Any]]:
+    return [
+        row
+        for row in world.bed.rows("SELECT * FROM timeline_events WHERE kind = 'action'")
+        if row["data"].get("request_id") == request_id
+    ]
+
+
+def scenario_rollout_follow_resumed(world: World, trials: int) -> Tally:
+    """Per trial: a third `warroom serve` (1 s grace) applies a rollback and is sent SIGTERM
+    while the rollout is still going; one of the two others must finish the follow."""
+    tally = Tally("rollout follow resumed after SIGTERM", trials=trials)
+    alice = world.people["alice"]
+    saved_delay = world.cluster.rollout_delay
+    world.cluster.rollout_delay = 1.5  # a three-pod rollout takes several seconds
+    try:
+        for i in range(trials):
+            name = f"resume-{free_port()}"
+            world.cluster.create_deployment(NS, name, "img:v1", replicas=3)
+            patch = {
+                "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "img:v2"}]}}}
+            }
+            world.cluster.api.patch(
+                DEPLOYMENTS, NS, name, "application/strategic-merge-patch+json", patch
+            )
+            world.bed.wait_for(lambda n=name: _image(world, n) == "img:v2", timeout=10)
+
+            doomed = world.bed.spawn_replica(
+                free_port(),
+                {**world.env, **SHORT_GRACE},
+                log_file=world.log_files[0].with_name(f"doomed-{i}.log"),
+            )
+            driver = SlackDriver(
+                doomed.url + "/slack/events", SIGNING_SECRET, emulator=world.emulator
+            )
+            try:
+                number = len(world.bed.rows("SELECT number FROM incidents")) + 1
+                world.drivers[1].command(
+                    f"declare SEV2 resume trial {i}", user_id=alice, channel_id="C0GEN"
+                )
+                inc = world.bed.wait_for(lambda n=number: setup_finished(world.bed, n), timeout=20)
+                channel = inc["channel_id"]
+                seen = len(world.emulator.responses())
+                driver.command(f"rollback {name} -n {NS}", user_id=alice, channel_id=channel)
+                value = world.bed.wait_for(lambda s=seen: _confirm_value(world, s), timeout=20)
+                request_id = json.loads(value)["id"]
+                driver.block_action("ops_confirm", value=value, user_id=alice, channel_id=channel)
+                world.bed.wait_for(
+                    lambda r=request_id: world.bed.rows(
+                        "SELECT 1 FROM rollout_follows WHERE request_id = :r", r=r
+                    ),
+                    timeout=20,
+                )
+                stopped_mid_rollout = _image(world, name) == "img:v1" and not _finals(
+                    world, request_id
+                )
+            finally:
+                doomed.stop()  # SIGTERM, waits for the process to exit
+                driver.close()
+            if not stopped_mid_rollout:
+                tally.fail(f"trial {i}: the rollout finished before SIGTERM; nothing to resume")
+                continue
+            try:
+                finals = world.bed.wait_for(
+                    lambda r=request_id: [
+                        f for f in _finals(world, r) if f["data"].get("outcome") != "refused"
+                    ],
+                    timeout=45,
+                )
+            except AssertionError:
+                tally.lost += 1
+                tally.fail(f"trial {i}: nobody finished following {name}")
+                continue
+            [follow] = world.bed.rows(
+                "SELECT * FROM rollout_follows WHERE request_id = :r", r=request_id
+            )
+            verdicts = [
+                m.text
+                for m in world.emulator.messages(channel)
+                if f"rollback of {NS}/{name} succeeded" in m.text
+            ]
+            if len(finals) != 1 or len(verdicts) > 1:
+                tally.duplicates += max(len(finals) - 1, 0) + max(len(verdicts) - 1, 0)
+            if finals[0]["data"]["outcome"] != "succeeded" or _image(world, name) != "img:v1":
+                tally.fail(f"trial {i}: outcome {finals[0]['data']}")
+            if follow["finished_at"] is None or follow["resumed"] < 1:
+                tally.fail(f"trial {i}: follow row {follow}")
+            if len(verdicts) != 1:
+                tally.fail(f"trial {i}: {len(verdicts)} verdict messages")
+    finally:
+        world.cluster.rollout_delay = saved_delay
+    return tally
+
+
+def test_a_stopped_replicas_rollout_is_finished_by_another(w: World) -> None:
+    tally = scenario_rollout_follow_resumed(w, 1)
+    assert tally.trials == 1
+    assert tally.clean, tally.summary()
