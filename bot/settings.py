@@ -47,6 +47,19 @@ class Settings(BaseSettings):
     oncall_group: str | None = None
     responders_group: str | None = None
 
+    @field_validator("catalog_file")
+    @classmethod
+    def _catalog_is_usable(cls, v: Path | None) -> Path | None:
+        # A bad catalog stops start-up (file:line: reason), not the first rollback at 3 a.m.
+        if v is not None:
+            from bot.catalog import CatalogError, load_catalog
+
+            try:
+                load_catalog(v)
+            except CatalogError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
     @field_validator("slack_api_url")
     @classmethod
     def _api_url_ends_with_slash(cls, v: str) -> str:

@@ -89,6 +89,16 @@ def test_invalid_setting_names_the_variable() -> None:
     assert len(lines) == 1 and lines[0].startswith("warroom: PORT:")
 
 
+def test_bad_catalog_stops_start_up_with_file_and_line(tmp_path) -> None:
+    catalog = tmp_path / "catalog.yml"
+    catalog.write_text("services:\n  - name: api\n    health_url: not a url\n")
+    result = _cli("serve", env={"SLACK_BOT_TOKEN": "xoxb-1", "CATALOG_FILE": str(catalog)})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("warroom: CATALOG_FILE:") and f"{catalog}:3" in lines[0]
+
+
 def test_db_upgrade_command(tmp_path) -> None:
     result = _cli("db", "upgrade", env={"WARROOM_DATA_DIR": str(tmp_path)})
     try:
