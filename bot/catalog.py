@@ -10,7 +10,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -111,9 +111,42 @@ class Cluster(_Model):
         return None if self.in_cluster else (self.context or self.name)
 
 
+class ActionAllow(_Model):
+    """Who may confirm one kind of operation: Slack user ids and user group handles."""
+
+    users: list[str] = Field(default_factory=list)
+    usergroups: list[str] = Field(default_factory=list)
+
+
+class ReplicaLimits(_Model):
+    min: int = Field(default=0, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReplicaLimits:
+        if self.max is not None and self.max < self.min:
+            raise ValueError("max must not be below min")
+        return self
+
+
+class OperationsPolicy(_Model):
+    """What warroom may do to the cluster, on top of the incident's own permissions.
+
+    ``namespaces`` and ``deployments`` are shell patterns (``prod``, ``web-*``; a deployment
+    pattern may name its namespace: ``prod/api``); empty means any. ``replicas`` maps a
+    deployment pattern to its limits; the first matching entry applies."""
+
+    allow: dict[Literal["rollback", "scale", "restart"], ActionAllow] = Field(default_factory=dict)
+    namespaces: list[str] = Field(default_factory=list)
+    deployments: list[str] = Field(default_factory=list)
+    replicas: dict[str, ReplicaLimits] = Field(default_factory=dict)
+    dry_run: bool = False
+
+
 class Catalog(_Model):
     services: list[Service]
     clusters: list[Cluster] = Field(default_factory=list)
+    operations: OperationsPolicy = Field(default_factory=OperationsPolicy)
 
     @property
     def names(self) -> list[str]:

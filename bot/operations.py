@@ -9,6 +9,7 @@ recorded on the timeline whatever the outcome.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import kube_ops, rollout_leases
-from bot.catalog import Catalog, Cluster, Service, load_catalog
+from bot.catalog import Catalog, Cluster, OperationsPolicy, Service, load_catalog
 from bot.locks import LockUnavailable
 from bot.logging_setup import get_logger
 from bot.services import Services
@@ -312,16 +313,74 @@ def _apply_sync(api: Any, action: str, plan: Any) -> Any:
     return kube_ops.apply_restart(api, plan)
 
 
-def validate(services: Services, action: str, args: dict[str, Any]) -> None:
+class PolicyRefusal(OpsError):
+    """The catalog's `operations:` policy forbids this target or value."""
+
+
+def policy(services: Services) -> OperationsPolicy:
+    try:
+        cat = catalog(services)
+    except Exception:  # a broken catalog: the defaults (and the env settings) still apply
+        cat = None
+    return cat.operations if cat is not None else OperationsPolicy()
+
+
+def _matches(patterns: list[str], namespace: str, deployment: str) -> str | None:
+    for pattern in patterns:
+        subject = f"{namespace}/{deployment}" if "/" in pattern else deployment
+        if fnmatch.fnmatchcase(subject, pattern):
+            return pattern
+    return None
+
+
+def validate(
+    services: Services,
+    action: str,
+    args: dict[str, Any],
+    namespace: str | None = None,
+    deployment: str | None = None,
+) -> None:
+    """Input and policy checks that need no cluster; with a target, its policy too."""
+    rules = policy(services)
+    if namespace is not None and deployment is not None:
+        if rules.namespaces and not any(
+            fnmatch.fnmatchcase(namespace, p) for p in rules.namespaces
+        ):
+            raise PolicyRefusal(
+                f"warroom may not operate in namespace `{namespace}` "
+                f"(allowed: {', '.join(rules.namespaces)})."
+            )
+        if rules.deployments and _matches(rules.deployments, namespace, deployment) is None:
+            raise PolicyRefusal(
+                f"warroom may not operate `{namespace}/{deployment}` "
+                f"(allowed: {', '.join(rules.deployments)})."
+            )
     if action == "scale":
         replicas = int(args["replicas"])
         limit = ops_settings(services).max_replicas
         if replicas < 0:
             raise OpsError("Replicas must be zero or more.")
         if replicas > limit:
-            raise OpsError(
+            raise PolicyRefusal(
                 f"{replicas} replicas is above the limit of {limit} (WARROOM_MAX_REPLICAS)."
             )
+        if namespace is not None and deployment is not None:
+            key = _matches(list(rules.replicas), namespace, deployment)
+            if key is not None:
+                bounds = rules.replicas[key]
+                where = f"{namespace}/{deployment}"
+                if replicas < bounds.min:
+                    raise PolicyRefusal(
+                        f"{replicas} replicas is below the minimum of {bounds.min} for {where}."
+                    )
+                if bounds.max is not None and replicas > bounds.max:
+                    raise PolicyRefusal(
+                        f"{replicas} replicas is above the maximum of {bounds.max} for {where}."
+                    )
+
+
+def dry_run_on(services: Services) -> bool:
+    return ops_settings(services).dry_run or policy(services).dry_run
 
 
 async def plan(
@@ -333,10 +392,26 @@ async def plan(
     args: dict[str, Any] | None = None,
     *,
     cluster: str | None = None,
+    actor: str | None = None,
 ) -> Planned:
-    """Read-only; raises OpsError or KubeError with a plain message."""
+    """Read-only; raises OpsError or KubeError with a plain message. A policy refusal is
+    audited when ``actor`` (the person asking) is given."""
     args = dict(args or {})
-    validate(services, action, args)
+    try:
+        validate(services, action, args, namespace, deployment)
+    except PolicyRefusal as exc:
+        if actor is not None:
+            where = (f"{cluster}:" if cluster else "") + f"{namespace}/{deployment}"
+            what = f"{action} {where}"
+            await record(
+                services,
+                incident,
+                event_kinds.DENIED,
+                actor=actor,
+                text=f"refused {what}",
+                data={"what": what, "reason": str(exc), "action": action, "target": where},
+            )
+        raise
     api = api_client(services, cluster)
     p = await kube_ops.in_thread(_plan_sync, api, action, namespace, deployment, args)
     before, after, text = _describe(action, p, cluster)
@@ -371,11 +446,27 @@ def confirmation_blocks(planned: Planned, *, dry_run: bool) -> list[dict[str, An
     ]
 
 
-def authorised(services: Services, inc: Incident, user: str) -> bool:
+async def authorised(services: Services, inc: Incident, user: str, action: str) -> tuple[bool, str]:
+    """(allowed, who may) — the catalog's per-action allow list, else
+    WARROOM_OPS_ALLOWED_USERS, else the incident's commander and reporter."""
+    from bot.lifecycle_service import group_members
+
+    rule = policy(services).allow.get(action)  # type: ignore[call-overload]
+    if rule is not None:
+        if user in rule.users:
+            return True, ""
+        for handle in rule.usergroups:
+            if user in await group_members(services, handle):
+                return True, ""
+        who = [f"<@{u}>" for u in rule.users] + [f"@{g.lstrip('@')}" for g in rule.usergroups]
+        return False, f"only {', '.join(who) or 'nobody'} may {action} (the catalog's policy)"
     allowed = ops_settings(services).allowed
     if allowed:
-        return user in allowed
-    return user in {inc.commander_id, inc.reporter_id}
+        return user in allowed, "only the users in WARROOM_OPS_ALLOWED_USERS may run operations"
+    return (
+        user in {inc.commander_id, inc.reporter_id},
+        "only the incident commander or reporter may run operations",
+    )
 
 
 async def record(
@@ -428,12 +519,8 @@ async def execute(services: Services, req: Request, user: str) -> Outcome:
     if inc is None:
         return Outcome(False, f"Incident #{req.incident} no longer exists; nothing was done.")
     what = f"{req.action} {req.target}"
-    if not authorised(services, inc, user):
-        reason = (
-            "only the users in WARROOM_OPS_ALLOWED_USERS may run operations"
-            if ops_settings(services).allowed
-            else "only the incident commander or reporter may run operations"
-        )
+    allowed, reason = await authorised(services, inc, user, req.action)
+    if not allowed:
         await record(
             services,
             inc.number,
@@ -444,7 +531,7 @@ async def execute(services: Services, req: Request, user: str) -> Outcome:
         )
         return Outcome(False, f"⛔ You are not allowed to {what}: {reason}.")
 
-    dry_run = ops_settings(services).dry_run
+    dry_run = dry_run_on(services)
     try:
         held, holder = await services.locks.acquire(
             f"deploy:{req.target}", LOCK_TTL_S, user=user, action=req.action

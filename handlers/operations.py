@@ -106,6 +106,7 @@ async def _propose(call: CommandCall, action: str, parsed: dict[str, Any], args:
             inc.number,
             args,
             cluster=where.cluster,
+            actor=call.user_id,
         )
     except (kube_ops.KubeError, operations.OpsError) as exc:
         await _say(call, f"⚠️ {exc}")
@@ -114,7 +115,7 @@ async def _propose(call: CommandCall, action: str, parsed: dict[str, Any], args:
         log.error("ops plan failed", action=action, error_type=type(exc).__name__)
         await _say(call, f"⚠️ Could not plan the {action}: {type(exc).__name__}.")
         return
-    dry = operations.ops_settings(call.services).dry_run
+    dry = operations.dry_run_on(call.services)
     await _say(
         call,
         ("[dry run] " if dry else "") + planned.text,

@@ -335,7 +335,7 @@ async def propose(
         inc = await lifecycle_service.precheck(services, number, user, None)
         channel = channel or inc.channel_id
         planned = await operations.plan(
-            services, action, namespace, deployment, inc.number, args, cluster=cluster
+            services, action, namespace, deployment, inc.number, args, cluster=cluster, actor=user
         )
     except (kube_ops.KubeError, operations.OpsError) as exc:
         await tell(services, user, channel, f"⚠️ {exc}")
@@ -344,7 +344,7 @@ async def propose(
         log.error("ops card plan failed", action=action, error_type=type(exc).__name__)
         await tell(services, user, channel, user_message(exc))
         return
-    dry = operations.ops_settings(services).dry_run
+    dry = operations.dry_run_on(services)
     text = ("[dry run] " if dry else "") + planned.text
     blocks = operations.confirmation_blocks(planned, dry_run=dry)
     if channel:

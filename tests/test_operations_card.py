@@ -215,6 +215,8 @@ def test_run_checks_from_the_card(
     assert results["kubernetes"]["status"] != "ok"
     assert "CrashLoopBackOff" in results["kubernetes"]["reason"]
     posted = bed.wait_for(
-        lambda: [m.text for m in bed.emulator.messages(inc["channel_id"]) if "Status" in m.text]
+        lambda: [
+            m.text for m in bed.emulator.messages(inc["channel_id"]) if "Status checks" in m.text
+        ]
     )
     assert len(posted) == 1 and "CrashLoopBackOff" in posted[0]
