@@ -681,24 +681,27 @@ async def _locked(
         channel_id=channel,
         progress_ts=board.ts,
     )
-    return await finish(services, inc.number, req, user, data, api, board, lease)
+    return await finish(services, Follow(inc.number, req, user, data, api, board), lease)
 
 
-async def finish(
-    services: Services,
-    number: int,
-    req: Request,
-    user: str,
-    data: dict[str, Any],
-    api: Any,
-    board: ProgressMessage,
-    lease: rollout_leases.Lease | None,
-) -> Outcome:
+@dataclass
+class Follow:
+    """An applied change whose rollout is being watched."""
+
+    number: int
+    req: Request
+    user: str
+    data: dict[str, Any]  # the timeline record so far
+    api: Any
+    board: ProgressMessage
+
+
+async def finish(services: Services, follow: Follow, lease: rollout_leases.Lease | None) -> Outcome:
     """Follow the rollout, verify health, post the verdict, record it; under the lease, so
     a stopped replica's follow is finished by another (`bot.rollout_watch`)."""
     renewing = asyncio.create_task(rollout_leases.keep_alive(services, lease)) if lease else None
     try:
-        return await _follow_and_verify(services, number, req, user, data, api, board)
+        return await _follow_and_verify(services, follow)
     except asyncio.CancelledError:
         if lease is not None:
             await asyncio.shield(rollout_leases.hand_back(services, lease))
@@ -708,15 +711,16 @@ async def finish(
             renewing.cancel()
 
 
-async def _follow_and_verify(
-    services: Services,
-    number: int,
-    req: Request,
-    user: str,
-    data: dict[str, Any],
-    api: Any,
-    board: ProgressMessage,
-) -> Outcome:
+async def _follow_and_verify(services: Services, follow: Follow) -> Outcome:
+    number, req, user, data, api, board = (
+        follow.number,
+        follow.req,
+        follow.user,
+        follow.data,
+        follow.api,
+        follow.board,
+    )
+
     async def progress(p: Any) -> None:
         await board.show(f"⏳ {req.deployment}: {p.message}")
 

@@ -77,9 +77,8 @@ async def resume(services: Services, row: RolloutFollow) -> operations.Outcome |
         held = None
     try:
         api = operations.api_client(services, req.cluster)
-        return await operations.finish(
-            services, row.incident_number, req, row.actor, dict(row.audit), api, board, lease
-        )
+        follow = operations.Follow(row.incident_number, req, row.actor, dict(row.audit), api, board)
+        return await operations.finish(services, follow, lease)
     finally:
         if held is not None:
             await services.locks.release(held)

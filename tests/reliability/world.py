@@ -73,17 +73,19 @@ class World:
         return self.bed.people
 
 
-def _write_catalog(path: Path) -> Path:
+def _write_catalog(path: Path, health_url: str) -> Path:
     path.write_text(
         yaml.safe_dump(
             {
                 "services": [
                     {
                         "name": "api",
+                        "health_url": health_url,
                         "kubernetes": {"namespace": NS, "deployment": "api"},
                     },
                     {
                         "name": "web",
+                        "health_url": health_url,
                         "kubernetes": {"namespace": NS, "deployment": "web"},
                     },
                 ]
@@ -101,7 +103,7 @@ def open_world(replicas: int = 2, extra_env: dict[str, str] | None = None) -> It
     cluster.rollout_delay = 0.3
     running = start_fake_cluster(cluster)
     kubeconfig = write_kubeconfig(data_dir / "kubeconfig", running.url, namespace=NS)
-    catalog = _write_catalog(data_dir / "catalog.yml")
+    catalog = _write_catalog(data_dir / "catalog.yml", bed.url + "/healthz")
     env = {"KUBECONFIG": str(kubeconfig), "CATALOG_FILE": str(catalog), **(extra_env or {})}
     started: list[Replica] = []
     try:
