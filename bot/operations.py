@@ -313,6 +313,20 @@ def _apply_sync(api: Any, action: str, plan: Any) -> Any:
     return kube_ops.apply_restart(api, plan)
 
 
+class AlreadyDone(OpsError):
+    """The Deployment already is as planned, or this very plan was already confirmed."""
+
+
+async def _refuse_if_confirmed(services: Services, number: int, req: Request) -> None:
+    earlier = await _earlier_run(services, number, req.nonce)
+    if earlier is not None:
+        raise AlreadyDone(
+            f"This {req.action} of {req.target} was already confirmed by "
+            f"<@{earlier.actor}> (outcome: {earlier.data.get('outcome')}); "
+            "nothing more was done."
+        )
+
+
 class PolicyRefusal(OpsError):
     """The catalog's `operations:` policy forbids this target or value."""
 
@@ -531,6 +545,10 @@ async def execute(services: Services, req: Request, user: str) -> Outcome:
         )
         return Outcome(False, f"⛔ You are not allowed to {what}: {reason}.")
 
+    try:  # cheap, before the lock: a late double click need not queue behind the rollout
+        await _refuse_if_confirmed(services, inc.number, req)
+    except AlreadyDone as exc:
+        return Outcome(False, f"ℹ️ {exc}")
     dry_run = dry_run_on(services)
     try:
         held, holder = await services.locks.acquire(
@@ -611,13 +629,7 @@ async def _locked(
     data = _action_data(req) | {"actor": user, "approved_by": user, "dry_run": dry_run}
     try:
         api = api_client(services, req.cluster)
-        earlier = await _earlier_run(services, inc.number, req.nonce)
-        if earlier is not None:
-            raise OpsError(
-                f"This {req.action} of {req.target} was already confirmed by "
-                f"<@{earlier.actor}> (outcome: {earlier.data.get('outcome')}); "
-                "nothing more was done."
-            )
+        await _refuse_if_confirmed(services, inc.number, req)
         try:
             fresh = await plan(
                 services,
@@ -629,12 +641,12 @@ async def _locked(
                 cluster=req.cluster,
             )
         except kube_ops.NothingToChange as exc:
-            raise OpsError(f"Already done: {exc}; nothing was done.") from exc
+            raise AlreadyDone(f"Already done: {exc}; nothing was done.") from exc
         if req.action != "restart" and (
             fresh.request.before != req.before or fresh.request.after != req.after
         ):
             if _already_there(req, fresh.request):
-                raise OpsError(
+                raise AlreadyDone(
                     f"{req.target} is already in the planned state "
                     f"({_state(req.after)}); nothing was done."
                 )
@@ -656,6 +668,8 @@ async def _locked(
         board = ProgressMessage(services, channel, f"🔧 <@{user}> started: {fresh.text}")
         await board.start()
         result = await kube_ops.in_thread(_apply_sync, api, req.action, fresh.plan)
+    except AlreadyDone as exc:  # a second Confirm of a done change: no new action to audit
+        return Outcome(False, f"ℹ️ {exc}")
     except (kube_ops.KubeError, OpsError) as exc:
         data["outcome"] = "refused"
         data["refused_reason"] = str(exc)
