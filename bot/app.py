@@ -1,17 +1,41 @@
-"""The Bolt app factory: one AsyncApp with every listener module registered."""
+"""The Bolt app factory: one AsyncApp with every listener module registered.
+
+Requests are checked before Bolt sees them: one without a valid signature is answered 401,
+and a body no Slack would send (missing fields, wrong types) 400; neither reaches a
+listener, so a listener can rely on the shape Slack documents.
+"""
 
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 
 import handlers
+from bot.logging_setup import get_logger
 from bot.services import Services
+
+log = get_logger(__name__)
+
+INTERACTIVE = {
+    "block_actions",
+    "block_suggestion",
+    "view_submission",
+    "view_closed",
+    "shortcut",
+    "message_action",
+    "interactive_message",
+}
+# Fields that, when present, Slack always sends as objects.
+OBJECT_FIELDS = ("user", "team", "channel", "container", "message", "view", "enterprise", "state")
 
 
 def listener_modules() -> list[ModuleType]:
@@ -25,14 +49,139 @@ def listener_modules() -> list[ModuleType]:
     return found
 
 
-def create_app(services: Services, *, signing_secret: str | None = None) -> AsyncApp:
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _view_problem(view: Any, *, typed: bool = False) -> str | None:
+    if not isinstance(view, dict):
+        return "`view` is not an object"
+    if typed and not _is_id(view.get("type")):
+        return "a view without a type"
+    for key in ("id", "callback_id", "private_metadata"):
+        if view.get(key) is not None and not isinstance(view[key], str):
+            return f"`view.{key}` is not a string"
+    state = view.get("state")
+    if state is None:
+        return None
+    if not isinstance(state, dict):
+        return "`view.state` is not an object"
+    values = state.get("values")
+    if values is None:
+        return None
+    if not isinstance(values, dict) or not all(
+        isinstance(block, dict) and all(isinstance(v, dict) for v in block.values())
+        for block in values.values()
+    ):
+        return "`view.state.values` is not {block: {action: object}}"
+    return None
+
+
+def malformed(body: Any) -> str | None:
+    """Why `body` is not something Slack sends (None: it could be). Only the shape that
+    listeners rely on is checked; unknown fields are Slack's business."""
+    if not isinstance(body, dict):
+        return "the body is not an object"
+    for key in OBJECT_FIELDS:
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            return f"`{key}` is not an object"
+    if "command" in body:
+        if not _is_id(body.get("user_id")):
+            return "a command without user_id"
+        for key in ("text", "channel_id", "trigger_id", "response_url", "team_id"):
+            if body.get(key) is not None and not isinstance(body[key], str):
+                return f"`{key}` is not a string"
+        return None
+    kind = body.get("type")
+    if kind in INTERACTIVE and not _is_id((body.get("user") or {}).get("id")):
+        return "an interaction without user.id"
+    if kind == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "block_actions without actions"
+        for action in actions:
+            if not isinstance(action, dict) or not _is_id(action.get("action_id")):
+                return "an action without action_id"
+            for key in ("value", "action_ts", "block_id"):
+                if action.get(key) is not None and not isinstance(action[key], str):
+                    return f"`actions[].{key}` is not a string"
+    if kind in ("view_submission", "view_closed"):
+        return _view_problem(body.get("view"), typed=True)
+    if kind == "event_callback":
+        event = body.get("event")
+        if not isinstance(event, dict) or not _is_id(event.get("type")):
+            return "event_callback without an event"
+    return None
+
+
+def signed(request: AsyncBoltRequest, secret: str) -> bool:
+    """Slack's v0 signature over the raw body, within five minutes; False for anything
+    unreadable (a timestamp that is not a number)."""
+    timestamp = request.headers.get("x-slack-request-timestamp", [""])[0]
+    signature = request.headers.get("x-slack-signature", [""])[0]
+    try:
+        return SignatureVerifier(secret).is_valid(request.raw_body, timestamp, signature)
+    except (ValueError, TypeError):
+        return False
+
+
+REFUSED = BoltResponse(status=401, body={"error": "invalid request"})
+
+
+class WarroomApp(AsyncApp):
+    """Bolt, with the request checked before any of Bolt runs: Bolt's own middleware and
+    argument injection index into the payload and crash (a 500) on shapes Slack never
+    sends. Unsigned requests get 401 as Bolt would answer them; malformed ones 400."""
+
+    def __init__(self, *, signing_secret: str, **kwargs: Any) -> None:
+        super().__init__(signing_secret=signing_secret, **kwargs)
+        self._warroom_secret = signing_secret
+
+    def unreadable(
+        self, raw_body: bytes, headers: Mapping[str, Any], error: Exception
+    ) -> BoltResponse:
+        """The answer to a body Bolt cannot even parse (invalid JSON or UTF-8, a payload that
+        is not an object): 401 unless Slack signed it, else 400. The HTTP server calls it
+        when building the Bolt request fails, before `async_dispatch`."""
+
+        def first(name: str) -> str:
+            value = headers.get(name) or ""
+            return str(value[0] if isinstance(value, list | tuple) and value else value)
+
+        try:
+            ok = SignatureVerifier(self._warroom_secret).is_valid(
+                raw_body, first("x-slack-request-timestamp"), first("x-slack-signature")
+            )
+        except (ValueError, TypeError):
+            ok = False
+        if not ok:
+            return BoltResponse(status=REFUSED.status, body=REFUSED.body)
+        log.warning("unreadable request refused", error_type=type(error).__name__)
+        return BoltResponse(status=400, body={"error": "malformed request"})
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        socket_mode = req.mode == "socket_mode"  # no HTTP signature; the socket is the proof
+        ssl_check = isinstance(req.body, dict) and "ssl_check" in req.body  # Bolt answers it
+        if not socket_mode and not ssl_check and not signed(req, self._warroom_secret):
+            return BoltResponse(status=REFUSED.status, body=REFUSED.body)
+        if not ssl_check and (problem := malformed(req.body)):
+            log.warning("malformed request refused", problem=problem)
+            return BoltResponse(status=400, body={"error": "malformed request"})
+        return await super().async_dispatch(req)
+
+
+def create_app(services: Services, *, signing_secret: str | None = None) -> WarroomApp:
     settings = services.settings
-    app = AsyncApp(
+    secret = signing_secret or settings.slack_signing_secret or ""
+    app = WarroomApp(
         client=services.slack,
-        signing_secret=signing_secret or settings.slack_signing_secret or "",
+        signing_secret=secret,
         request_verification_enabled=True,
         process_before_response=False,
         ignoring_self_events_enabled=True,
+        # Bolt's own logger would follow the root level and log refused request bodies
+        # at INFO; this one follows `slack_bolt`'s (WARNING, see logging_setup).
+        logger=logging.getLogger("slack_bolt.warroom"),
     )
 
     @app.middleware

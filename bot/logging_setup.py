@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -33,8 +34,35 @@ def _scrub_processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, A
     }
 
 
+# Bolt's refusal of a bad signature quotes the whole request body.
+_BODY = re.compile(r"(body: ).*?(\)?)$", re.DOTALL)
+
+
+def _scrubbing_factory(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    """Every stdlib record (Bolt, the Slack SDK, uvicorn, SQLAlchemy...) is scrubbed when it
+    is made, whichever handler prints it: the message and any traceback."""
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad %-format: keep what can be shown
+            message = str(record.msg)
+        record.msg = _BODY.sub(r"\1[redacted]\2", scrub(message))
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    factory.warroom_scrubs = True  # type: ignore[attr-defined]
+    return factory
+
+
 def configure(level: str = "INFO") -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level, force=True)
+    current = logging.getLogRecordFactory()
+    if not getattr(current, "warroom_scrubs", False):
+        logging.setLogRecordFactory(_scrubbing_factory(current))
     for noisy in ("slack_bolt", "slack_sdk", "urllib3", "kubernetes", "botocore", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     structlog.configure(

@@ -40,6 +40,7 @@ UPDATE_VIEW = "incident_update_view"
 SEVERITY_VIEW = "incident_severity_view"
 COMMANDER_VIEW = "incident_commander_view"
 RESOLVE_VIEW = "incident_resolve_view"
+NO_INCIDENT = "This form does not name an incident; nothing was done."
 PRESS_MEMORY_S = 600  # how long a modal-opening press is remembered against Slack retries
 
 RESOLVE_CONFIRM = {
@@ -364,7 +365,8 @@ def _submission_listener(
         services: Services = context["services"]
         sub = submission_of(body, view)
         if sub is None:
-            await ack(response_action="errors", errors={})
+            # Bolt (and Slack) refuse an empty errors object: name the first input
+            await ack(response_action="errors", errors={_first_block(view): NO_INCIDENT})
             log.warning("modal without an incident", callback=view.get("callback_id"))
             return
         try:
@@ -398,8 +400,12 @@ def _submission_listener(
 
 
 def _first_block(view: dict[str, Any]) -> str:
-    inputs = [b["block_id"] for b in view.get("blocks") or [] if b.get("type") == "input"]
-    return inputs[0] if inputs else "value"
+    """Where an inline error shows: the view's first input block."""
+    for block in view.get("blocks") or []:
+        if isinstance(block, dict) and block.get("type") == "input" and block.get("block_id"):
+            return str(block["block_id"])
+    values = (view.get("state") or {}).get("values") or {}
+    return str(next(iter(values), "value"))
 
 
 def _update_rule(sub: Submission) -> RuleOrErrors:

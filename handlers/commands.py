@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -10,9 +11,12 @@ from bot.logging_setup import get_logger
 from bot.metrics import REQUESTS
 from handlers.errors import user_message
 from handlers.subcommands import CommandCall, lookup, subcommand, usage_text
+from incident.escaping import escape_mrkdwn
 
 log = get_logger(__name__)
 MAX_COMMAND_TEXT = 4000
+# Slack never sends these in a command; Postgres refuses NUL in text. Tabs and newlines stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def split(text: str) -> tuple[str, str]:
@@ -31,7 +35,8 @@ async def help_command(call: CommandCall) -> None:
 
 async def handle_incident_command(ack: Any, respond: Any, body: dict, context: dict) -> None:
     services = context["services"]
-    text = body.get("text") or ""
+    text = _CONTROL.sub("", body.get("text") or "")
+    body = {**body, "text": text}
     if len(text) > MAX_COMMAND_TEXT:
         REQUESTS.labels("command", "too_long").inc()
         await ack(
@@ -42,7 +47,7 @@ async def handle_incident_command(ack: Any, respond: Any, body: dict, context: d
     sub = lookup(name or "help")
     if sub is None:
         REQUESTS.labels("command", "unknown").inc()
-        shown = name[:30].replace("`", "'")
+        shown = escape_mrkdwn(name[:30].replace("`", "'"))
         await ack(text=usage_text(f"Unknown subcommand `{shown}`."), response_type="ephemeral")
         return
     call = CommandCall(sub.name, args, body, ack, respond, services)

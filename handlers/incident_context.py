@@ -7,6 +7,8 @@ from incident import registry
 from incident.escaping import escape_mrkdwn
 from incident.models import Incident
 
+MAX_NUMBER = 2**31 - 1  # incidents.number is a Postgres integer
+
 
 def _open_list(incidents: list[Incident]) -> str:
     if not incidents:
@@ -25,8 +27,11 @@ async def incident_for_call(call: CommandCall, *, number_arg: bool = True) -> In
         inc = await registry.by_channel(session, call.channel_id)
         if inc is None and number_arg:
             first = call.args.strip().split(maxsplit=1)[0] if call.args.strip() else ""
-            if first.lstrip("#").isdigit():
-                inc = await registry.get(session, int(first.lstrip("#")))
+            wanted = first.lstrip("#")
+            if wanted.isascii() and wanted.isdigit():
+                # beyond Postgres' integer no incident exists (and asking would fail)
+                number = int(wanted)
+                inc = await registry.get(session, number) if number <= MAX_NUMBER else None
                 if inc is None:
                     await call.ack(
                         text=f"There is no incident #{escape_mrkdwn(first.lstrip('#'))}."

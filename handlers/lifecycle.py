@@ -144,7 +144,8 @@ async def status_command(call: CommandCall) -> None:
         )
         return
     try:
-        status = lifecycle.parse_status(wanted)
+        # escaped first: the refusal quotes what was typed (valid states have no <>&)
+        status = lifecycle.parse_status(escape_mrkdwn(wanted))
     except LifecycleError as exc:
         await call.ack(text=f"⚠️ {exc}")
         return
@@ -166,7 +167,7 @@ async def severity_command(call: CommandCall) -> None:
     if (inc := await incident_for_call(call)) is None:
         return
     try:
-        severity = lifecycle.parse_severity(own_args(call, inc))
+        severity = lifecycle.parse_severity(escape_mrkdwn(own_args(call, inc)))
     except LifecycleError as exc:
         await call.ack(text=f"⚠️ {exc}")
         return
@@ -299,7 +300,7 @@ async def timeline_command(call: CommandCall) -> None:
     if (inc := await incident_for_call(call)) is None:
         return
     arg = own_args(call, inc)
-    if arg and not arg.isdigit():
+    if arg and not (arg.isascii() and arg.isdigit()):
         await call.ack(text="⚠️ The page is a number: `/incident timeline 2`.")
         return
     async with call.services.sessions() as session:

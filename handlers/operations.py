@@ -15,6 +15,7 @@ from handlers.incident_context import incident_for_call
 from handlers.subcommands import CommandCall, subcommand
 from incident import event_kinds
 from incident.checks import render_mrkdwn, results_to_dicts, summarise
+from incident.escaping import escape_mrkdwn
 
 log = get_logger(__name__)
 
@@ -56,7 +57,7 @@ def parse(args: str, usage: str, positional: int, *, to_revision: bool = False) 
             else:
                 raise UsageError(f"`{tok}` needs a value. Usage: `{usage}`")
             if name == "--to-revision":
-                if not val.isdigit() or int(val) < 1:
+                if not (val.isascii() and val.isdigit()) or int(val) < 1:
                     raise UsageError(f"`--to-revision` takes a revision number, not `{val}`.")
                 out["to_revision"] = int(val)
             elif not val:
@@ -94,7 +95,7 @@ async def _propose(call: CommandCall, action: str, parsed: dict[str, Any], args:
         where = locate(call, parsed)
         operations.validate(call.services, action, args)
     except operations.OpsError as exc:
-        await call.ack(text=f"⚠️ {exc}")
+        await call.ack(text=f"⚠️ {escape_mrkdwn(str(exc))}")
         return
     await call.ack()
     try:
@@ -109,7 +110,7 @@ async def _propose(call: CommandCall, action: str, parsed: dict[str, Any], args:
             actor=call.user_id,
         )
     except (kube_ops.KubeError, operations.OpsError) as exc:
-        await _say(call, f"⚠️ {exc}")
+        await _say(call, f"⚠️ {escape_mrkdwn(str(exc))}")
         return
     except Exception as exc:
         log.error("ops plan failed", action=action, error_type=type(exc).__name__)
@@ -134,7 +135,7 @@ async def rollback_command(call: CommandCall) -> None:
     try:
         parsed = parse(call.args, ROLLBACK_USAGE, 1, to_revision=True)
     except UsageError as exc:
-        await call.ack(text=f"⚠️ {exc}")
+        await call.ack(text=f"⚠️ {escape_mrkdwn(str(exc))}")
         return
     args = {"to_revision": parsed["to_revision"]} if parsed["to_revision"] else {}
     await _propose(call, "rollback", parsed, args)
@@ -145,12 +146,12 @@ async def scale_command(call: CommandCall) -> None:
     try:
         parsed = parse(call.args, SCALE_USAGE, 2)
         raw = parsed["pos"][1]
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise UsageError(
                 f"Replicas must be a whole number, not `{raw}`. Usage: `{SCALE_USAGE}`"
             )
     except UsageError as exc:
-        await call.ack(text=f"⚠️ {exc}")
+        await call.ack(text=f"⚠️ {escape_mrkdwn(str(exc))}")
         return
     await _propose(call, "scale", parsed, {"replicas": int(raw)})
 
@@ -160,7 +161,7 @@ async def restart_command(call: CommandCall) -> None:
     try:
         parsed = parse(call.args, RESTART_USAGE, 1)
     except UsageError as exc:
-        await call.ack(text=f"⚠️ {exc}")
+        await call.ack(text=f"⚠️ {escape_mrkdwn(str(exc))}")
         return
     await _propose(call, "restart", parsed, {})
 
@@ -170,12 +171,12 @@ async def history_command(call: CommandCall) -> None:
     try:
         parsed = parse(call.args, HISTORY_USAGE, 1)
     except UsageError as exc:
-        await call.ack(text=f"⚠️ {exc}")
+        await call.ack(text=f"⚠️ {escape_mrkdwn(str(exc))}")
         return
     try:
         where = locate(call, parsed)
     except operations.OpsError as exc:
-        await call.ack(text=f"⚠️ {exc}")
+        await call.ack(text=f"⚠️ {escape_mrkdwn(str(exc))}")
         return
     await call.ack()
     try:
@@ -183,7 +184,7 @@ async def history_command(call: CommandCall) -> None:
             call.services, where.namespace, where.deployment, where.cluster
         )
     except (kube_ops.KubeError, operations.OpsError) as exc:
-        text = f"⚠️ {exc}"
+        text = f"⚠️ {escape_mrkdwn(str(exc))}"
     await _say(call, text)
 
 
@@ -236,7 +237,8 @@ def select_services(services: Services, names: list[str] | None) -> list[Any] | 
     try:
         return cat.select(names)
     except KeyError as exc:
-        return f"Unknown service {exc.args[0]}. Known: {', '.join(cat.names) or 'none'}."
+        unknown = escape_mrkdwn(str(exc.args[0]))
+        return f"Unknown service {unknown}. Known: {', '.join(cat.names) or 'none'}."
 
 
 async def run_and_post(services: Services, inc: Any, user: str, chosen: list[Any]) -> str | None:
@@ -289,7 +291,7 @@ async def on_confirm(ack: Any, body: dict, respond: Any, context: dict) -> None:
     try:
         req = operations.Request.from_value(action.get("value") or "")
     except operations.OpsError as exc:
-        await _reply(respond, f"⚠️ {exc}", replace=False)
+        await _reply(respond, f"⚠️ {escape_mrkdwn(str(exc))}", replace=False)
         return
     await _reply(respond, f"⏳ Working on {req.action} of {req.target}…", replace=True)
     try:

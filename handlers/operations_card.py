@@ -271,13 +271,13 @@ def read_submission(
     if action == "rollback":
         rev = _text(values, "revision")
         if rev:
-            if not rev.isdigit() or int(rev) < 1:
+            if not (rev.isascii() and rev.isdigit()) or int(rev) < 1:
                 errors["revision"] = f"A revision is a number from 1 up, not `{rev}`."
             else:
                 args["to_revision"] = int(rev)
     else:
         raw = _text(values, "replicas")
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             errors["replicas"] = (
                 "Replicas must be a whole number (0 or more)." if raw else "How many replicas?"
             )
@@ -299,7 +299,13 @@ def _submission_listener(action: str) -> Any:
             meta = json.loads(view.get("private_metadata") or "{}")
             number = int(meta["n"])
         except (ValueError, KeyError, TypeError):
-            await ack(response_action="errors", errors={})
+            # Slack rejects an empty errors map; the target block is in both modals
+            await ack(
+                response_action="errors",
+                errors={
+                    "target": "This form lost its incident; close it and press the button again."
+                },
+            )
             log.warning("ops modal without an incident", callback=view.get("callback_id"))
             return
         channel = meta.get("c") or None

@@ -58,7 +58,7 @@ def topic(incident: Incident) -> str:
     """Slack topics are plain text up to 250 characters; no mentions there."""
     text = (
         f"{incident.severity} · {status_label(incident.status)} · IC: <@{incident.commander_id}> · "
-        f"{incident.title}"
+        f"{escape_mrkdwn(incident.title)}"
     )
     return text[:250]
 

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from incident.escaping import escape_mrkdwn
 from incident.severity import SEVERITIES, looks_like_severity, normalise
 
 MAX_TITLE = 150
@@ -42,7 +43,7 @@ def parse_severity(raw: str) -> str:
     sev = normalise(raw)
     if sev is None:
         raise DeclarationError(
-            f"Unknown severity `{raw[:20]}`: use one of {', '.join(SEVERITIES)}."
+            f"Unknown severity `{escape_mrkdwn(raw[:20])}`: use one of {', '.join(SEVERITIES)}."
         )
     return sev
 
