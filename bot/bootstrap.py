@@ -25,7 +25,11 @@ def build_services(
         engine=engine,
         sessions=db.session_factory(engine),
         redis=redis_client,
-        slack=make_client(settings.slack_bot_token or "", settings.slack_api_url),
+        slack=make_client(
+            settings.slack_bot_token or "",
+            settings.slack_api_url,
+            timeout=settings.slack_timeout_s,
+        ),
         policy=load_policy(settings.policy_file),
         clock=clock or Clock(),
     )

@@ -121,7 +121,25 @@ async def _step_topic(services: Services, inc: Incident) -> dict:
     return {}
 
 
+async def _posted_card(services: Services, inc: Incident) -> str | None:
+    """After a failed attempt (a timeout: Slack may have posted it after all), the ts of a
+    card of ours already in the channel, so a repair does not post a second one."""
+    try:
+        resp = await services.slack.conversations_history(channel=inc.channel_id, limit=100)
+    except SlackApiError:
+        return None
+    bot = await _bot_user_id(services)
+    for msg in resp.get("messages") or []:
+        if msg.get("user") != bot and msg.get("bot_id") is None:
+            continue
+        if any(b.get("block_id") == f"card:{inc.number}" for b in msg.get("blocks") or []):
+            return msg.get("ts")
+    return None
+
+
 async def _step_card(services: Services, inc: Incident) -> dict:
+    if "card" in inc.setup.get("failed", {}) and (ts := await _posted_card(services, inc)):
+        return {"card_ts": ts, "adopted": True}
     blocks, text = await incident_card.render(services, inc)
     resp = await services.slack.chat_postMessage(channel=inc.channel_id, blocks=blocks, text=text)
     return {"card_ts": resp["ts"]}
@@ -327,6 +345,27 @@ async def declare_incident(
 
     INCIDENTS_DECLARED.labels(severity).inc()
     log.info("incident declared", incident=inc.number, severity=severity)
-    outcome = await run_setup(services, inc.number)
+    try:
+        outcome = await run_setup(services, inc.number)
+    except Exception as exc:
+        from handlers.errors import is_storage_error
+
+        if not is_storage_error(exc):
+            raise
+        # The incident is stored and Slack may have done some steps: "nothing was changed"
+        # would be false. Say what is true and how to finish.
+        log.warning(
+            "declare set-up interrupted", incident=inc.number, error_type=type(exc).__name__
+        )
+        await notify(interrupted_message(inc))
+        return inc
     await notify(outcome_message(services, outcome))
     return outcome.incident
+
+
+def interrupted_message(inc: Incident) -> str:
+    return (
+        f"⚠️ Incident #{inc.number} is stored ({inc.severity}), but storage became unavailable "
+        "during the Slack set-up, so the channel, card or announcement may be missing. Run "
+        f"`/incident repair {inc.number}` once storage is back to finish it."
+    )

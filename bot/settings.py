@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Seconds before a Slack Web API call is given up (and retried only where that is safe).
+    slack_timeout_s: int = Field(default=10, ge=1, le=60)
     database_url: str | None = None
     redis_url: str | None = None
     warroom_data_dir: Path = Field(default_factory=default_data_dir)

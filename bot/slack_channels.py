@@ -23,6 +23,10 @@ async def find_channel(client: AsyncWebClient, name: str) -> dict[str, Any] | No
             return None
 
 
+# What Slack answers for an id that no longer names a live channel.
+STALE = frozenset({"channel_not_found", "is_archived"})
+
+
 class NamedChannels:
     """Caches name → id, and joins the channel the first time Slack says `not_in_channel`."""
 
@@ -39,7 +43,19 @@ class NamedChannels:
         return self._ids[name]
 
     async def post(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        """Post by name. A cached id Slack no longer knows (the channel was deleted or archived
+        and made again) is looked up afresh once: those errors mean nothing was posted."""
+        cached = name in self._ids
         channel = await self.channel_id(name)
+        try:
+            return await self._post_joined(channel, **kwargs)
+        except SlackApiError as exc:
+            if not cached or exc.response.get("error") not in STALE:
+                raise
+        self._ids.pop(name, None)
+        return await self._post_joined(await self.channel_id(name), **kwargs)
+
+    async def _post_joined(self, channel: str, **kwargs: Any) -> dict[str, Any]:
         try:
             return (await self.client.chat_postMessage(channel=channel, **kwargs)).data  # type: ignore[return-value]
         except SlackApiError as exc:

@@ -66,7 +66,8 @@ class Testbed:
         self.driver = SlackDriver(
             self.app_server.url + "/slack/events", SIGNING_SECRET, emulator=self.emulator
         )
-        self._sync_engine = sa.create_engine(self.pg.url.replace("+psycopg", "+psycopg"))
+        # pre-ping: tests stop and start Postgres; a pooled connection may be dead after that
+        self._sync_engine = sa.create_engine(self.pg.url, pool_pre_ping=True)
         return self
 
     @property

@@ -24,6 +24,7 @@ from bot.slack_emulator import SlackEmulator
 from bot.testbed import SIGNING_SECRET, Replica, Testbed
 
 NS = "prod"
+SLACK_TIMEOUT_S = 4
 
 
 def free_port() -> int:
@@ -104,7 +105,12 @@ def open_world(replicas: int = 2, extra_env: dict[str, str] | None = None) -> It
     running = start_fake_cluster(cluster)
     kubeconfig = write_kubeconfig(data_dir / "kubeconfig", running.url, namespace=NS)
     catalog = _write_catalog(data_dir / "catalog.yml", bed.url + "/healthz")
-    env = {"KUBECONFIG": str(kubeconfig), "CATALOG_FILE": str(catalog), **(extra_env or {})}
+    env = {
+        "KUBECONFIG": str(kubeconfig),
+        "CATALOG_FILE": str(catalog),
+        "SLACK_TIMEOUT_S": str(SLACK_TIMEOUT_S),  # a timeout trial then waits 4 s, not 10
+        **(extra_env or {}),
+    }
     started: list[Replica] = []
     try:
         for i in range(replicas):
