@@ -138,8 +138,6 @@ async def _posted_card(services: Services, inc: Incident) -> str | None:
 
 
 async def _step_card(services: Services, inc: Incident) -> dict:
-    if "card" in inc.setup.get("failed", {}) and (ts := await _posted_card(services, inc)):
-        return {"card_ts": ts, "adopted": True}
     blocks, text = await incident_card.render(services, inc)
     resp = await services.slack.chat_postMessage(channel=inc.channel_id, blocks=blocks, text=text)
     return {"card_ts": resp["ts"]}
@@ -212,6 +210,9 @@ async def run_setup(services: Services, number: int) -> SetupOutcome:
         inc = await registry.get(session, number)
     assert inc is not None
     outcome = SetupOutcome(inc)
+    # A repair, or a declare cut short (a failed step, Postgres gone mid-post, a restart):
+    # the card may be in the channel already even though no step says so.
+    resuming = bool(inc.setup.get("done") or inc.setup.get("failed"))
     for step in STEPS:
         if step in inc.setup.get("done", []):
             continue
@@ -220,7 +221,8 @@ async def run_setup(services: Services, number: int) -> SetupOutcome:
             outcome.skipped.append(step)
             continue
         try:
-            result = await _RUN[step](services, inc)
+            ts = await _posted_card(services, inc) if step == "card" and resuming else None
+            result = {"card_ts": ts, "adopted": True} if ts else await _RUN[step](services, inc)
             error = None
         except StepFailed as exc:
             result, error = None, exc.error
