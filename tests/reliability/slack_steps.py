@@ -319,12 +319,12 @@ def check_declared(
 V1, V2 = "img:v1", "img:v2"
 
 
-def seed_rollback_target(world: World, name: str) -> None:
+def seed_rollback_target(world: World, name: str, replicas: int = 1) -> None:
     """A one-replica Deployment in prod at revision 2 (`img:v2`) whose revision 1 was
     `img:v1`: `/incident rollback <name> -n prod` offers 2 → 1. Wait for `rolled_out`
     before planning, or the rollout's own status writes make the rollback's PATCH meet a
     resourceVersion conflict (and be sent twice, correctly, which the counts would see)."""
-    world.cluster.create_deployment(NS, name, V1, replicas=1)
+    world.cluster.create_deployment(NS, name, V1, replicas=replicas)
     patch = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": V2}]}}}}
     world.cluster.api.patch(DEPLOYMENTS, NS, name, "application/strategic-merge-patch+json", patch)
 
@@ -357,9 +357,10 @@ def revision_and_image(world: World, name: str) -> tuple[str, str]:
     return rev, d["spec"]["template"]["spec"]["containers"][0]["image"]
 
 
-def confirm_value(world: World, url: str) -> str | None:
-    """The Confirm button's value in the plan answered to `url`, once it is there."""
-    for r in world.emulator.responses(url):
+def confirm_value(world: World, url: str | None, since: int = 0) -> str | None:
+    """The Confirm button's value in the plan answered to `url` (any, when None), among the
+    responses from index `since` on, once it is there."""
+    for r in world.emulator.responses(url)[since:]:
         for block in r.body.get("blocks") or []:
             for el in block.get("elements") or []:
                 if el.get("action_id") == "ops_confirm":

@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from bot.fake_cluster.resources import DEPLOYMENTS
+from tests.reliability.slack_steps import confirm_value, seed_rollback_target
 from tests.reliability.tally import Tally
 from tests.reliability.world import NS, World, free_port
 from tests.test_declare import setup_finished
@@ -42,15 +42,6 @@ def _image(world: World, name: str) -> str:
     return spec["containers"][0]["image"]
 
 
-def _confirm_value(world: World, seen: int) -> str | None:
-    for r in world.emulator.responses()[seen:]:
-        for block in r.body.get("blocks") or []:
-            for el in block.get("elements") or []:
-                if el.get("action_id") == "ops_confirm":
-                    return el["value"]
-    return None
-
-
 def _answer(world: World, seen: int) -> str | None:
     """The clicker's final answer: the first response after "Working on…"."""
     texts = [r.text for r in world.emulator.responses()[seen:] if r.text]
@@ -79,20 +70,12 @@ def scenario_kube_faults(world: World, trials: int) -> Tally:
             for fault in FAULTS:
                 tally.trials += 1
                 name = f"faulty-{free_port()}"
-                world.cluster.create_deployment(NS, name, "img:v1", replicas=2)
-                patch = {
-                    "spec": {
-                        "template": {"spec": {"containers": [{"name": "app", "image": "img:v2"}]}}
-                    }
-                }
-                world.cluster.api.patch(
-                    DEPLOYMENTS, NS, name, "application/strategic-merge-patch+json", patch
-                )
+                seed_rollback_target(world, name, replicas=2)
                 seen = len(world.emulator.responses())
                 world.drivers[0].command(
                     f"rollback {name} -n {NS}", user_id=alice, channel_id=channel
                 )
-                value = world.bed.wait_for(lambda s=seen: _confirm_value(world, s), timeout=20)
+                value = world.bed.wait_for(lambda s=seen: confirm_value(world, None, s), timeout=20)
                 before = len(_actions(world, number))
                 world.cluster.inject_fault(
                     fault.method,

@@ -6,23 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.fake_cluster.resources import DEPLOYMENTS
 from bot.slack_driver import SlackDriver
 from bot.testbed import SIGNING_SECRET
+from tests.reliability.slack_steps import confirm_value, seed_rollback_target
 from tests.reliability.tally import Tally
 from tests.reliability.world import NS, World, free_port
 from tests.test_declare import setup_finished
 
 SHORT_GRACE = {"WARROOM_SHUTDOWN_GRACE_S": "1"}
-
-
-def _confirm_value(world: World, seen: int) -> str | None:
-    for r in world.emulator.responses()[seen:]:
-        for block in r.body.get("blocks") or []:
-            for el in block.get("elements") or []:
-                if el.get("action_id") == "ops_confirm":
-                    return el["value"]
-    return None
 
 
 def _image(world: World, name: str) -> str:
@@ -48,13 +39,7 @@ def scenario_rollout_follow_resumed(world: World, trials: int) -> Tally:
     try:
         for i in range(trials):
             name = f"resume-{free_port()}"
-            world.cluster.create_deployment(NS, name, "img:v1", replicas=3)
-            patch = {
-                "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "img:v2"}]}}}
-            }
-            world.cluster.api.patch(
-                DEPLOYMENTS, NS, name, "application/strategic-merge-patch+json", patch
-            )
+            seed_rollback_target(world, name, replicas=3)
             world.bed.wait_for(lambda n=name: _image(world, n) == "img:v2", timeout=10)
 
             doomed = world.bed.spawn_replica(
@@ -74,7 +59,7 @@ def scenario_rollout_follow_resumed(world: World, trials: int) -> Tally:
                 channel = inc["channel_id"]
                 seen = len(world.emulator.responses())
                 driver.command(f"rollback {name} -n {NS}", user_id=alice, channel_id=channel)
-                value = world.bed.wait_for(lambda s=seen: _confirm_value(world, s), timeout=20)
+                value = world.bed.wait_for(lambda s=seen: confirm_value(world, None, s), timeout=20)
                 request_id = json.loads(value)["id"]
                 driver.block_action("ops_confirm", value=value, user_id=alice, channel_id=channel)
                 world.bed.wait_for(
