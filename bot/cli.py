@@ -27,12 +27,14 @@ def cmd_serve(_: argparse.Namespace) -> int:
     from bot.bootstrap import build_services, prepare_stores
     from bot.sentry import init_sentry
     from bot.server import build_asgi, run_uvicorn
+    from bot.shutdown import settings_from_env
 
+    shutdown = settings_from_env()
     logging_setup.configure(settings.log_level)
     init_sentry(settings.sentry_dsn, VERSION)
     stores = prepare_stores(settings)
     services = build_services(settings, stores)
-    asgi = build_asgi(services, on_shutdown=services.close)
+    asgi = build_asgi(services, on_shutdown=services.close, shutdown=shutdown)
     if settings.slack_app_token:
         return _serve_socket_mode(asgi, settings)
     logging_setup.get_logger().info("serving", host=settings.host, port=settings.port)
@@ -45,12 +47,21 @@ def _serve_socket_mode(asgi: object, settings: object) -> int:
     import uvicorn
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+    from bot.shutdown import WarroomServer
+
     async def main() -> None:
         handler = AsyncSocketModeHandler(asgi.state.bolt, settings.slack_app_token)  # type: ignore[attr-defined]
         await handler.connect_async()
-        config = uvicorn.Config(asgi, host=settings.host, port=settings.port, log_level="warning")  # type: ignore[attr-defined]
+        drain = asgi.state.drain  # type: ignore[attr-defined]
+        config = uvicorn.Config(
+            asgi,
+            host=settings.host,  # type: ignore[attr-defined]
+            port=settings.port,  # type: ignore[attr-defined]
+            log_level="warning",
+            timeout_graceful_shutdown=int(drain.settings.grace_s),
+        )
         try:
-            await uvicorn.Server(config).serve()
+            await WarroomServer(config, drain).serve()
         finally:
             await handler.close_async()
 

@@ -7,6 +7,7 @@ can finish it without doing any step twice.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -152,6 +153,23 @@ async def _step_pin(services: Services, inc: Incident) -> dict:
     return {}
 
 
+async def _posted_announcement(services: Services, inc: Incident) -> str | None:
+    """After a cut-short declare: the ts of our announcement of this incident if Slack
+    already has it in #incidents, so a repair does not announce twice."""
+    try:
+        channel = await named_channels(services).channel_id(services.settings.incidents_channel)
+        resp = await services.slack.conversations_history(channel=channel, limit=200)
+    except (SlackApiError, ChannelMissing):
+        return None
+    bot = await _bot_user_id(services)
+    needle = f"incident #{inc.number} declared"
+    for msg in resp.get("messages") or []:
+        mine = msg.get("user") == bot or msg.get("bot_id") is not None
+        if mine and needle in (msg.get("text") or "") and f"<#{inc.channel_id}>" in msg["text"]:
+            return msg.get("ts")
+    return None
+
+
 async def _step_announce(services: Services, inc: Incident) -> dict:
     name = services.settings.incidents_channel
     try:
@@ -204,7 +222,29 @@ def step_label(services: Services, step: str) -> str:
     return STEP_LABELS[step].format(incidents=services.settings.incidents_channel)
 
 
+async def _adopt(services: Services, inc: Incident, step: str) -> dict | None:
+    """What Slack already shows of a step a cut-short declare never recorded."""
+    if step == "card" and (ts := await _posted_card(services, inc)):
+        return {"card_ts": ts, "adopted": True}
+    if step == "announce" and (ts := await _posted_announcement(services, inc)):
+        return {"announce_ts": ts, "adopted": True}
+    return None
+
+
+# Set-ups running at once per process: a burst of declarations must queue here rather
+# than time out waiting for a database connection (the pool is 10 + 10).
+SETUP_SLOTS = 8
+
+
 async def run_setup(services: Services, number: int) -> SetupOutcome:
+    slots = services.extras.get("_setup_slots")
+    if slots is None:  # one per Services (and so per event loop)
+        slots = services.extras["_setup_slots"] = asyncio.Semaphore(SETUP_SLOTS)
+    async with slots:
+        return await _run_setup(services, number)
+
+
+async def _run_setup(services: Services, number: int) -> SetupOutcome:
     """Run every step not yet done, in order; a step whose prerequisite failed is skipped."""
     async with services.sessions() as session:
         inc = await registry.get(session, number)
@@ -221,8 +261,8 @@ async def run_setup(services: Services, number: int) -> SetupOutcome:
             outcome.skipped.append(step)
             continue
         try:
-            ts = await _posted_card(services, inc) if step == "card" and resuming else None
-            result = {"card_ts": ts, "adopted": True} if ts else await _RUN[step](services, inc)
+            result = await _adopt(services, inc, step) if resuming else None
+            result = result or await _RUN[step](services, inc)
             error = None
         except StepFailed as exc:
             result, error = None, exc.error
@@ -283,7 +323,6 @@ async def _soft_duplicate(
         return None
     if first or (holder and holder.decode() == key):
         return None
-    import asyncio
     from datetime import timedelta
 
     for _ in range(20):

@@ -9,14 +9,13 @@ tick tries again.
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, select
 
 from bot import lifecycle_service
-from bot.background import background_task
+from bot.background import background_task, idle
 from bot.declare_flow import named_channels
 from bot.logging_setup import get_logger
 from bot.services import Services
@@ -41,7 +40,7 @@ def interval(services: Services) -> float:
     return float(getattr(services.settings, "reminder_interval_s", DEFAULT_INTERVAL_S))
 
 
-@background_task("reminders")
+@background_task("reminders", stops_at_idle=True)
 async def run(services: Services) -> None:
     last = 0.0
     while True:
@@ -51,7 +50,7 @@ async def run(services: Services) -> None:
                 await tick(services)
             except Exception as exc:  # Postgres down: the next tick picks everything up
                 log.warning("reminder tick failed", error_type=type(exc).__name__)
-        await asyncio.sleep(min(interval(services), MAX_SLEEP_S))
+        await idle(min(interval(services), MAX_SLEEP_S))
 
 
 async def tick(services: Services) -> int:

@@ -4,11 +4,10 @@ post the verdict in the same progress message, record the outcome once."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from bot import operations, rollout_leases
-from bot.background import background_task
+from bot.background import background_task, idle
 from bot.logging_setup import get_logger
 from bot.services import Services
 from incident.operation_models import RolloutFollow
@@ -18,7 +17,7 @@ log = get_logger(__name__)
 INTERVAL_S = 2.0
 
 
-@background_task("rollout_watch")
+@background_task("rollout_watch", stops_at_idle=True)
 async def run(services: Services) -> None:
     while True:
         try:
@@ -26,14 +25,7 @@ async def run(services: Services) -> None:
                 pass
         except Exception as exc:  # Postgres down: the next round tries again
             log.warning("rollout watch failed", error_type=type(exc).__name__)
-        await _idle(INTERVAL_S)
-
-
-async def _idle(seconds: float) -> None:
-    from bot import background
-
-    idle = getattr(background, "idle", None)
-    await (idle(seconds) if idle is not None else asyncio.sleep(seconds))
+        await idle(INTERVAL_S)
 
 
 async def tick(services: Services) -> bool:

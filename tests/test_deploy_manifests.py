@@ -57,6 +57,22 @@ def test_manifests_render_two_replicas_with_health_probes() -> None:
     assert binding["subjects"][0]["name"] == "warroom"
 
 
+def test_termination_grace_covers_prestop_and_drain() -> None:
+    """Kubernetes SIGKILLs after terminationGracePeriodSeconds, counted from the preStop
+    hook: the hook's sleep plus warroom's drain (WARROOM_SHUTDOWN_GRACE_S) must fit, with
+    room to close the clients."""
+    dep = {(d["kind"], d["metadata"]["name"]): d for d in rendered()}[("Deployment", "warroom")]
+    pod = dep["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    grace = float(env.get("WARROOM_SHUTDOWN_GRACE_S") or 20)
+    command = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert command[0] == "sleep"
+    pre_stop = float(command[1])
+    assert pre_stop >= 2  # long enough for kube-proxy and ingresses to drop the endpoint
+    assert pod["terminationGracePeriodSeconds"] >= pre_stop + grace + 3
+
+
 def used_permissions(tmp_path: Path) -> set[tuple[str, str, str]]:
     """Run every kube_ops operation against the fake API server and read what it asked."""
     cluster = FakeCluster()

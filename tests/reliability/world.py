@@ -53,6 +53,20 @@ class World:
         return [r.log_path for r in self.replicas]
 
     def reset(self) -> None:
+        # A rollout still being followed would record its outcome into the next test's
+        # incident of the same number: let it finish first.
+        try:
+            self.bed.wait_for(
+                lambda: (
+                    not self.bed.rows(
+                        "SELECT 1 FROM rollout_follows WHERE finished_at IS NULL LIMIT 1"
+                    )
+                ),
+                timeout=60,
+                interval=0.2,
+            )
+        except AssertionError:
+            pass  # truncating below ends it anyway
         self.bed.reset()
         self.emulator.clear_faults()
 
