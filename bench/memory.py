@@ -31,7 +31,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import psutil
 import sqlalchemy as sa
 
@@ -43,7 +42,7 @@ from bench.timeline_ingest import EMULATOR, SECRET, TOKEN, fire, pin  # noqa: E4
 from bot import db  # noqa: E402
 from bot.embedded_postgres import EmbeddedPostgres  # noqa: E402
 from bot.embedded_redis import EmbeddedRedis  # noqa: E402
-from bot.slack_driver import Prepared, SendOptions, SlackDriver  # noqa: E402
+from bot.slack_driver import Prepared, SlackDriver  # noqa: E402
 from bot.slack_emulator import EmulatorClient  # noqa: E402
 
 TARGET_IDLE_MB = 150.0
@@ -156,18 +155,6 @@ class Commands:
         )
 
 
-def raw_request(driver: SlackDriver, prepared: Prepared) -> bytes:
-    headers = driver.headers_for(prepared.body, prepared.content_type, SendOptions())
-    url = httpx.URL(prepared.url)
-    lines = [
-        f"POST {url.raw_path.decode()} HTTP/1.1",
-        f"Host: {url.host}:{url.port}",
-        f"Content-Length: {len(prepared.body)}",
-        *(f"{k}: {v}" for k, v in headers.items()),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + prepared.body
-
-
 def declare_incidents(
     driver: SlackDriver, engine: sa.Engine, port: int, users: list[str], count: int, offset: int
 ) -> tuple[float, list[str]]:
@@ -179,8 +166,7 @@ def declare_incidents(
     for first in range(0, count, WAVE):
         wave = range(first, min(count, first + WAVE))
         requests = [
-            raw_request(
-                driver,
+            driver.raw_request(
                 commands.prepare(
                     f"declare SEV3 memory bench incident {offset + i}",
                     user_id=users[i % len(users)],
@@ -251,7 +237,7 @@ def timeline_load(
                     ts = f"{base + i}.{i % 1_000_000:06d}"
                 event = pin(channel, ts, users[(i + 1) % len(users)], author)
                 prepared = driver.prepare_event(event, f"EvM{round_no}x{i:07d}")
-            requests.append(raw_request(driver, prepared))
+            requests.append(driver.raw_request(prepared))
         started = time.perf_counter()
         _, _, got = asyncio.run(fire([("127.0.0.1", port)], requests, 32))
         elapsed += time.perf_counter() - started

@@ -28,8 +28,28 @@ from tests.reliability.world import World, open_world  # noqa: E402
 
 # Trials per scenario in the report (CI runs smaller counts); unnamed ones get DEFAULT.
 REPORT_TRIALS: dict[str, int] = {
-    "scenario_kube_faults": 3,  # each round waits out a 10 s API timeout once
+    "scenario_declare_retried": 200,  # CI: 50 each
+    "scenario_declare_both_replicas": 200,
+    "scenario_ack_double_click": 200,
+    "scenario_rollback_confirm_twice": 100,
+    "scenario_rollback_storm": 30,  # 20 presses each; CI: 10
+    "scenario_hostile_commands": 5000,  # CI: 1,000
+    "scenario_malformed_payloads": 246,  # 6 rounds of the 41 shapes; CI: 2
+    "scenario_unsigned_and_replayed": 600,  # CI: 150
+    "scenario_outsider_refused": 3,  # 18 attempts a round
+    "scenario_replayed_confirm": 3,  # 7 attempts a round
+    "scenario_kube_faults": 3,  # 5 faults a round; each waits out a 10 s API timeout once
+    "scenario_postgres_down": 40,  # CI: 12
+    "scenario_postgres_mid_declare": 9,  # CI: 3
+    "scenario_redis_locks": 30,  # CI: 8
+    "scenario_redis_reminders": 6,  # CI: 3
+    "scenario_slack_faults": 45,  # every method with every fault; CI: 15
     "scenario_rollout_follow_resumed": 3,  # each trial starts and stops a replica
+    "scenario_sigterm_drains_declare": 6,
+    "scenario_sigterm_abandons_declare_step": 12,  # every step twice
+    "scenario_sigterm_under_load": 30,
+    "scenario_healthz_draining": 3,
+    "scenario_secrets_in_logs": 50,
 }
 DEFAULT_TRIALS = 20
 

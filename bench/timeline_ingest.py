@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +34,7 @@ from bench.processes import free_port, wait_up  # noqa: E402
 from bot import db  # noqa: E402
 from bot.embedded_postgres import EmbeddedPostgres  # noqa: E402
 from bot.embedded_redis import EmbeddedRedis  # noqa: E402
-from bot.slack_driver import SendOptions, SlackDriver  # noqa: E402
+from bot.slack_driver import SendOptions, SlackDriver, reaction_event  # noqa: E402
 from bot.slack_emulator import EmulatorClient  # noqa: E402
 
 EMULATOR = """
@@ -72,28 +71,12 @@ def declare_incidents(driver: SlackDriver, engine: sa.Engine, user: str, count: 
 
 
 def pin(channel: str, ts: str, by: str, author: str) -> dict:
-    return {
-        "type": "reaction_added",
-        "user": by,
-        "reaction": "pushpin",
-        "item_user": author,
-        "item": {"type": "message", "channel": channel, "ts": ts},
-        "event_ts": f"{time.time():.6f}",
-    }
+    return reaction_event(channel, ts, by, author)
 
 
 def request_bytes(driver: SlackDriver, event: dict, event_id: str, retry: int | None) -> bytes:
     """The whole signed HTTP request, built before the clock starts."""
-    prepared = driver.prepare_event(event, event_id)
-    headers = driver.headers_for(prepared.body, prepared.content_type, SendOptions(retry_num=retry))
-    url = httpx.URL(prepared.url)
-    lines = [
-        f"POST {url.raw_path.decode()} HTTP/1.1",
-        f"Host: {url.host}:{url.port}",
-        f"Content-Length: {len(prepared.body)}",
-        *(f"{k}: {v}" for k, v in headers.items()),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + prepared.body
+    return driver.raw_request(driver.prepare_event(event, event_id), SendOptions(retry_num=retry))
 
 
 async def _exchange(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,20 @@ class EmulatorLike(Protocol):
     def message_json(self, channel_id: str, ts: str) -> dict[str, Any] | None: ...
 
     def view_json(self, view_id: str) -> dict[str, Any] | None: ...
+
+
+def reaction_event(
+    channel: str, ts: str, user: str, author: str, reaction: str = "pushpin"
+) -> dict[str, Any]:
+    """A `reaction_added` event: `user` reacted to `author`'s message `ts` in `channel`."""
+    return {
+        "type": "reaction_added",
+        "user": user,
+        "reaction": reaction,
+        "item_user": author,
+        "item": {"type": "message", "channel": channel, "ts": ts},
+        "event_ts": f"{time.time():.6f}",
+    }
 
 
 @dataclass
@@ -125,6 +140,19 @@ class SlackDriver:
         self.close()
 
     # -- raw delivery ----------------------------------------------------------
+
+    def raw_request(self, prepared: Prepared, opts: SendOptions | None = None) -> bytes:
+        """The whole signed HTTP/1.1 request as bytes, for load generators that write to
+        sockets themselves (the signature's clock starts now)."""
+        headers = self.headers_for(prepared.body, prepared.content_type, opts or SendOptions())
+        url = httpx.URL(prepared.url)
+        lines = [
+            f"POST {url.raw_path.decode()} HTTP/1.1",
+            f"Host: {url.host}:{url.port}",
+            f"Content-Length: {len(prepared.body)}",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + prepared.body
 
     def headers_for(self, body: bytes, content_type: str, opts: SendOptions) -> dict[str, str]:
         headers = {"Content-Type": content_type, "User-Agent": USER_AGENT}

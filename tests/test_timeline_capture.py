@@ -3,11 +3,10 @@ before Slack gets its 2xx, once however often Slack delivers them."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 from slack_sdk import WebClient
 
+from bot.slack_driver import reaction_event
 from bot.testbed import Testbed
 from tests.test_lifecycle import declared, events
 
@@ -15,14 +14,7 @@ from tests.test_lifecycle import declared, events
 def pin_event(
     bed: Testbed, channel: str, ts: str, by: str, author: str, reaction: str = "pushpin"
 ) -> dict:
-    return {
-        "type": "reaction_added",
-        "user": bed.people[by],
-        "reaction": reaction,
-        "item_user": author,
-        "item": {"type": "message", "channel": channel, "ts": ts},
-        "event_ts": f"{time.time():.6f}",
-    }
+    return reaction_event(channel, ts, bed.people[by], author, reaction)
 
 
 def unpin_event(bed: Testbed, channel: str, ts: str, by: str, author: str) -> dict:

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from bot.slack_driver import JSON, SendOptions
+from bot.slack_driver import JSON, SendOptions, reaction_event
 from handlers.errors import STORAGE_DOWN
 from tests.reliability.tally import Tally
 from tests.reliability.world import World
@@ -123,17 +123,6 @@ def redeliver(world: World, index: int, failed: httpx.Response, retry_num: int) 
 # -- the scenario ----------------------------------------------------------------------------
 
 
-def _pin_event(world: World, channel: str, ts: str, by: str, author: str) -> dict:
-    return {
-        "type": "reaction_added",
-        "user": by,
-        "reaction": "pushpin",
-        "item_user": author,
-        "item": {"type": "message", "channel": channel, "ts": ts},
-        "event_ts": f"{time.time():.6f}",
-    }
-
-
 def _join_event(channel: str, user: str, inviter: str) -> dict:
     return {
         "type": "member_joined_channel",
@@ -199,7 +188,7 @@ def scenario_postgres_down(world: World, trials: int) -> Tally:
                 tally.fail(f"declare on replica {i} answered {r.status_code}")
             declare_urls.append(response_url_of(r))
 
-            event = _pin_event(w, ch, clues[t], alice, bob)
+            event = reaction_event(ch, clues[t], alice, bob)
             ms, r = timed(lambda: d.event(event, event_id=f"Ev-PG-PIN-{run}-{t}"))
             tally.ack_ms.append(ms)
             if 200 <= r.status_code < 300:
