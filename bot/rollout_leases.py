@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -114,8 +115,9 @@ async def hand_back(services: Services, lease: Lease) -> None:
         log.warning("rollout lease not handed back", error_type=type(exc).__name__)
 
 
-async def claim_one(services: Services) -> RolloutFollow | None:
-    """Take over the oldest unfinished follow nobody holds; None when there is none."""
+async def claim_one(services: Services, skip: Collection[str] = ()) -> RolloutFollow | None:
+    """Take over the oldest unfinished follow nobody holds (except those in ``skip``); None
+    when there is none."""
     now = services.clock.now()
     async with services.transaction() as session:
         row = (
@@ -125,6 +127,7 @@ async def claim_one(services: Services) -> RolloutFollow | None:
                     RolloutFollow.finished_at.is_(None),
                     RolloutFollow.started_at > now - MAX_AGE,
                     or_(RolloutFollow.lease_until.is_(None), RolloutFollow.lease_until < now),
+                    RolloutFollow.request_id.not_in(list(skip)),
                 )
                 .order_by(RolloutFollow.started_at)
                 .limit(1)

@@ -5,6 +5,7 @@ post the verdict in the same progress message, record the outcome once."""
 from __future__ import annotations
 
 import json
+import time
 
 from bot import operations, rollout_leases
 from bot.background import background_task, idle
@@ -28,9 +29,22 @@ async def run(services: Services) -> None:
         await idle(INTERVAL_S)
 
 
+SKIP_S = 60.0  # how long a replica that cannot reach a follow's cluster leaves it to others
+
+
+def _skipped(services: Services) -> dict[str, float]:
+    """Follows this replica could not take up (no credentials for that cluster, say)."""
+    skipped: dict[str, float] = services.extras.setdefault("_rollout_watch_skip", {})
+    now = time.monotonic()
+    for request_id in [r for r, until in skipped.items() if until < now]:
+        del skipped[request_id]
+    return skipped
+
+
 async def tick(services: Services) -> bool:
     """Resume one orphaned follow; False when there was none."""
-    row = await rollout_leases.claim_one(services)
+    skipped = _skipped(services)
+    row = await rollout_leases.claim_one(services, skip=set(skipped))
     if row is None:
         return False
     await resume(services, row)
@@ -53,6 +67,17 @@ async def resume(services: Services, row: RolloutFollow) -> operations.Outcome |
         target=req.target,
         resumed=row.resumed,
     )
+    try:
+        api = operations.api_client(services, req.cluster)
+    except Exception as exc:  # this replica cannot reach that cluster: leave it to another
+        log.warning(
+            "cannot resume rollout follow here",
+            request_id=row.request_id,
+            error_type=type(exc).__name__,
+        )
+        _skipped(services)[row.request_id] = time.monotonic() + SKIP_S
+        await rollout_leases.hand_back(services, lease)
+        return None
     board = operations.ProgressMessage(
         services, row.channel_id, str(row.request.get("head") or f"🔧 {req.target}")
     )
@@ -68,7 +93,6 @@ async def resume(services: Services, row: RolloutFollow) -> operations.Outcome |
     except Exception:
         held = None
     try:
-        api = operations.api_client(services, req.cluster)
         follow = operations.Follow(row.incident_number, req, row.actor, dict(row.audit), api, board)
         return await operations.finish(services, follow, lease)
     finally:
