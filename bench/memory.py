@@ -25,7 +25,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,9 +36,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.processes import free_port, wait_up  # noqa: E402
-from bench.timeline_ingest import EMULATOR, SECRET, TOKEN, fire, pin  # noqa: E402
-from bot import db  # noqa: E402
+from bench.processes import SECRET, BenchStores, bench_stores, free_port, wait_up  # noqa: E402
+from bench.timeline_ingest import fire, pin  # noqa: E402
 from bot.embedded_postgres import EmbeddedPostgres  # noqa: E402
 from bot.embedded_redis import EmbeddedRedis  # noqa: E402
 from bot.slack_driver import Prepared, SlackDriver  # noqa: E402
@@ -294,36 +292,20 @@ def main() -> None:
     events = args.events or (5_000 if args.quick else 100_000)
     settle_s = min(args.settle, 10.0) if args.quick else args.settle
 
-    data = Path(tempfile.mkdtemp(prefix="warroom-memory-"))
-    pg, rds = EmbeddedPostgres(data), EmbeddedRedis(data)
-    rds.start()
-    db.upgrade(pg.url)
-    engine = sa.create_engine(pg.url)
-    emu_port = free_port()
-    emulator = subprocess.Popen(
-        [sys.executable, "-c", EMULATOR, TOKEN, str(emu_port)], cwd=ROOT, stderr=subprocess.PIPE
-    )
+    with bench_stores("warroom-memory-") as st:
+        measure(st, args, incidents, events, settle_s)
+
+
+def measure(
+    st: BenchStores, args: argparse.Namespace, incidents: int, events: int, settle_s: float
+) -> None:
+    pg, rds, engine, emu, users = st.pg, st.rds, st.engine, st.emu, st.users
     serve: subprocess.Popen | None = None
-    log_path = data / "serve.log"
+    log_path = st.data / "serve.log"
     rows: list[Row] = []
     try:
-        emu_url = f"http://127.0.0.1:{emu_port}"
-        wait_up(emu_url + "/_emulator/health", emulator)
-        emu = EmulatorClient(emu_url)
-        users = [emu.add_user(f"user{i}") for i in range(20)]
         port = free_port()
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": emu.api_url,
-            "DATABASE_URL": pg.url,
-            "REDIS_URL": rds.url,
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "LOG_LEVEL": "WARNING",
-            "WARROOM_DATA_DIR": str(data),
-        }
+        env = st.serve_env(PORT=str(port), WARROOM_DATA_DIR=str(st.data))
         with open(log_path, "wb") as log:
             serve = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "serve"],
@@ -418,15 +400,12 @@ def main() -> None:
         if not ok:
             raise SystemExit(1)
     finally:
-        for proc in [p for p in (serve, emulator) if p is not None]:
-            proc.terminate()
+        if serve is not None:
+            serve.terminate()
             try:
-                proc.wait(30)
+                serve.wait(30)
             except subprocess.TimeoutExpired:
-                proc.kill()
-        engine.dispose()
-        rds.stop()
-        pg.stop()
+                serve.kill()
 
 
 if __name__ == "__main__":

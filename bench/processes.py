@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
+
+from bot import db
+from bot.embedded_postgres import EmbeddedPostgres
+from bot.embedded_redis import EmbeddedRedis
+from bot.slack_emulator import EmulatorClient
+
+ROOT = Path(__file__).resolve().parent.parent
+EMULATOR = """
+import sys, time
+from bot.slack_emulator import SlackEmulator, start_emulator
+start_emulator(SlackEmulator(bot_token=sys.argv[1]), port=int(sys.argv[2]))
+while True:
+    time.sleep(3600)
+"""
+SECRET = "bench-secret"
+TOKEN = "xoxb-bench"
 
 
 def free_port() -> int:
@@ -28,3 +53,59 @@ def wait_up(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise SystemExit(f"{url} did not come up")
+
+
+@dataclass
+class BenchStores:
+    """Embedded Postgres and Redis and a Slack emulator in its own process (so its work is
+    not charged to the load generator), with `users` people in the workspace."""
+
+    data: Path
+    pg: EmbeddedPostgres
+    rds: EmbeddedRedis
+    engine: sa.Engine
+    emu: EmulatorClient
+    users: list[str]
+
+    def serve_env(self, **extra: str) -> dict[str, str]:
+        """The environment of a `warroom serve` using these stores and this emulator."""
+        return {
+            **os.environ,
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": self.emu.api_url,
+            "DATABASE_URL": self.pg.url,
+            "REDIS_URL": self.rds.url,
+            "HOST": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+            **extra,
+        }
+
+
+@contextmanager
+def bench_stores(prefix: str, users: int = 20) -> Iterator[BenchStores]:
+    data = Path(tempfile.mkdtemp(prefix=prefix))
+    pg, rds = EmbeddedPostgres(data), EmbeddedRedis(data)
+    rds.start()
+    db.upgrade(pg.url)
+    engine = sa.create_engine(pg.url)
+    emu_port = free_port()
+    emulator = subprocess.Popen(
+        [sys.executable, "-c", EMULATOR, TOKEN, str(emu_port)], cwd=ROOT, stderr=subprocess.PIPE
+    )
+    try:
+        emu_url = f"http://127.0.0.1:{emu_port}"
+        wait_up(emu_url + "/_emulator/health", emulator)
+        emu = EmulatorClient(emu_url)
+        people = [emu.add_user(f"user{i}") for i in range(users)]
+        yield BenchStores(data, pg, rds, engine, emu, people)
+    finally:
+        emulator.terminate()
+        try:
+            emulator.wait(20)
+        except subprocess.TimeoutExpired:
+            emulator.kill()
+        engine.dispose()
+        rds.stop()
+        pg.stop()
+        shutil.rmtree(data, ignore_errors=True)

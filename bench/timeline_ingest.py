@@ -20,7 +20,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,23 +29,15 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.processes import free_port, wait_up  # noqa: E402
-from bot import db  # noqa: E402
-from bot.embedded_postgres import EmbeddedPostgres  # noqa: E402
-from bot.embedded_redis import EmbeddedRedis  # noqa: E402
+from bench.processes import (  # noqa: E402
+    SECRET,
+    BenchStores,
+    bench_stores,
+    free_port,
+    wait_up,
+)
 from bot.slack_driver import SendOptions, SlackDriver, reaction_event  # noqa: E402
 from bot.slack_emulator import EmulatorClient  # noqa: E402
-
-EMULATOR = """
-import sys, time
-from bot.slack_emulator import SlackEmulator, start_emulator
-start_emulator(SlackEmulator(bot_token=sys.argv[1]), port=int(sys.argv[2]))
-while True:
-    time.sleep(3600)
-"""
-
-SECRET = "bench-secret"
-TOKEN = "xoxb-bench"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -194,37 +185,20 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    data = Path(tempfile.mkdtemp(prefix="warroom-bench-"))
-    pg, rds = EmbeddedPostgres(data), EmbeddedRedis(data)
-    rds.start()
-    db.upgrade(pg.url)
-    engine = sa.create_engine(pg.url)
-    emu_port = free_port()
-    emulator = subprocess.Popen(
-        [sys.executable, "-c", EMULATOR, TOKEN, str(emu_port)], cwd=ROOT, stderr=subprocess.PIPE
-    )
+    with bench_stores("warroom-bench-") as st:
+        run(st, args)
+
+
+def run(st: BenchStores, args: argparse.Namespace) -> None:
+    users, engine = st.users, st.engine
     replicas: list[tuple[subprocess.Popen, int]] = []
     try:
-        emu_url = f"http://127.0.0.1:{emu_port}"
-        wait_up(emu_url + "/_emulator/health", emulator)
-        emu = EmulatorClient(emu_url)
-        users = [emu.add_user(f"user{i}") for i in range(20)]
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": emu.api_url,
-            "DATABASE_URL": pg.url,
-            "REDIS_URL": rds.url,
-            "HOST": "127.0.0.1",
-            "LOG_LEVEL": "WARNING",
-        }
-        replicas = start_replicas(args.replicas, env)
+        replicas = start_replicas(args.replicas, st.serve_env())
         driver = SlackDriver(
-            f"http://127.0.0.1:{replicas[0][1]}/slack/events", SECRET, emulator=emu
+            f"http://127.0.0.1:{replicas[0][1]}/slack/events", SECRET, emulator=st.emu
         )
         channels = declare_incidents(driver, engine, users[0], args.incidents)
-        plan, extra = build_plan(emu, channels, users, args.events, args.duplicates)
+        plan, extra = build_plan(st.emu, channels, users, args.events, args.duplicates)
         requests = [request_bytes(driver, *p) for p in plan]
         targets = [("127.0.0.1", port) for _, port in replicas]
         # Bolt's first request in each replica calls auth.test: warm them (a missing message).
@@ -252,12 +226,9 @@ def main() -> None:
         if not ok:
             raise SystemExit(1)
     finally:
-        for proc in [p for p, _ in replicas] + [emulator]:
+        for proc, _ in replicas:
             proc.terminate()
             proc.wait(20)
-        engine.dispose()
-        rds.stop()
-        pg.stop()
 
 
 if __name__ == "__main__":
