@@ -1,4 +1,5 @@
-# warroom: slim Python 3.11, non-root, only runtime files.
+# warroom: slim Python 3.11, non-root, only runtime files. Production uses DATABASE_URL and
+# REDIS_URL: the image carries neither the embedded stores nor the test doubles.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -10,7 +11,7 @@ RUN pip install --no-cache-dir --prefix=/install .
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /var/lib/warroom --create-home warroom
 COPY --from=build /install /usr/local
-USER warroom
+USER 10001
 ENV PORT=3000 HOST=0.0.0.0 WARROOM_DATA_DIR=/var/lib/warroom PYTHONUNBUFFERED=1
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

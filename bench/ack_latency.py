@@ -22,13 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from warroom_sandbox.slack_driver import SlackDriver  # noqa: E402
+from warroom_sandbox.slack_emulator import SlackEmulator  # noqa: E402
+from warroom_sandbox.slack_emulator.server import start_emulator  # noqa: E402
+
 from bench.processes import free_port, wait_up  # noqa: E402
 from bot import db  # noqa: E402
-from bot.embedded_postgres import EmbeddedPostgres  # noqa: E402
-from bot.embedded_redis import EmbeddedRedis  # noqa: E402
-from bot.slack_driver import SlackDriver  # noqa: E402
-from bot.slack_emulator import SlackEmulator  # noqa: E402
-from bot.slack_emulator.server import start_emulator  # noqa: E402
+from bot.adapters.embedded.postgres import EmbeddedPostgres  # noqa: E402
+from bot.adapters.embedded.redis import EmbeddedRedis  # noqa: E402
 
 SECRET = "bench-secret"
 TOKEN = "xoxb-bench"

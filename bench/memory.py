@@ -36,12 +36,16 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from warroom_sandbox.slack_driver import (  # noqa: E402
+    Prepared,
+    SlackDriver,
+)
+from warroom_sandbox.slack_emulator import EmulatorClient  # noqa: E402
+
 from bench.processes import SECRET, BenchStores, bench_stores, free_port, wait_up  # noqa: E402
 from bench.timeline_ingest import fire, pin  # noqa: E402
-from bot.embedded_postgres import EmbeddedPostgres  # noqa: E402
-from bot.embedded_redis import EmbeddedRedis  # noqa: E402
-from bot.slack_driver import Prepared, SlackDriver  # noqa: E402
-from bot.slack_emulator import EmulatorClient  # noqa: E402
+from bot.adapters.embedded.postgres import EmbeddedPostgres  # noqa: E402
+from bot.adapters.embedded.redis import EmbeddedRedis  # noqa: E402
 
 TARGET_IDLE_MB = 150.0
 MB = 1024 * 1024

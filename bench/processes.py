@@ -16,16 +16,17 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from warroom_sandbox.slack_emulator import EmulatorClient
 
-from bot import db
-from bot.embedded_postgres import EmbeddedPostgres
-from bot.embedded_redis import EmbeddedRedis
-from bot.slack_emulator import EmulatorClient
+from bot.adapters import db
+from bot.adapters.embedded.postgres import EmbeddedPostgres
+from bot.adapters.embedded.redis import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 EMULATOR = """
 import sys, time
-from bot.slack_emulator import SlackEmulator, start_emulator
+from warroom_sandbox.slack_emulator import SlackEmulator
+from warroom_sandbox.slack_emulator import start_emulator
 start_emulator(SlackEmulator(bot_token=sys.argv[1]), port=int(sys.argv[2]))
 while True:
     time.sleep(3600)

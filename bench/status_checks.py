@@ -20,9 +20,9 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.catalog import Service
-from bot.checks.http_health import HttpHealthChecker
-from bot.checks.runner import run_checks
+from bot.adapters.catalog.model import Service
+from bot.adapters.checks.http_health import HttpHealthChecker
+from bot.adapters.checks.runner import run_checks
 from incident.checks import CheckStatus, summarise
 
 

@@ -29,6 +29,13 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from warroom_sandbox.slack_driver import (  # noqa: E402
+    SendOptions,
+    SlackDriver,
+    reaction_event,
+)
+from warroom_sandbox.slack_emulator import EmulatorClient  # noqa: E402
+
 from bench.processes import (  # noqa: E402
     SECRET,
     BenchStores,
@@ -36,8 +43,6 @@ from bench.processes import (  # noqa: E402
     free_port,
     wait_up,
 )
-from bot.slack_driver import SendOptions, SlackDriver, reaction_event  # noqa: E402
-from bot.slack_emulator import EmulatorClient  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:

@@ -103,7 +103,11 @@ async def _run_loop(name: str, factory: TaskFactory, services: Services) -> None
 
 
 # Modules whose loops every replica runs; imported here so registering one is one line.
-LOOP_MODULES = ("bot.reminders", "bot.review_reminders", "bot.rollout_watch")
+LOOP_MODULES = (
+    "bot.flows.reminders.loop",
+    "bot.flows.reminders.review",
+    "bot.flows.operations.watch",
+)
 
 
 def start_all(services: Services) -> list[asyncio.Task]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from bot import db
+from bot.adapters import db
+from bot.adapters.stores import StoreURLs, resolve_stores
 from bot.clock import Clock
+from bot.config import Settings
 from bot.services import Services
-from bot.settings import Settings
-from bot.slack_client import make_client
-from bot.stores import StoreURLs, resolve_stores
+from bot.slack.client import make_client
 from incident.severity import load_policy
 
 

@@ -1,4 +1,4 @@
-"""`warroom serve | sandbox | db upgrade | version`.
+"""`warroom serve | db upgrade | version`, and `sandbox` where the test doubles are installed.
 
 Errors an operator can fix are one line on stderr and exit code 2; never a traceback.
 """
@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from importlib.metadata import entry_points
 
-from bot.settings import SettingsError, load_settings
+from bot.config import SettingsError, load_settings
 from bot.version import VERSION
 from incident.severity import PolicyError
 
@@ -25,9 +26,9 @@ def cmd_serve(_: argparse.Namespace) -> int:
 
     from bot import logging_setup
     from bot.bootstrap import build_services, prepare_stores
+    from bot.http.server import build_asgi, run_uvicorn
+    from bot.http.shutdown import settings_from_env
     from bot.sentry import init_sentry
-    from bot.server import build_asgi, run_uvicorn
-    from bot.shutdown import settings_from_env
 
     shutdown = settings_from_env()
     logging_setup.configure(settings.log_level)
@@ -47,7 +48,7 @@ def _serve_socket_mode(asgi: object, settings: object) -> int:
     import uvicorn
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.shutdown import WarroomServer
+    from bot.http.shutdown import WarroomServer
 
     async def main() -> None:
         handler = AsyncSocketModeHandler(asgi.state.bolt, settings.slack_app_token)  # type: ignore[attr-defined]
@@ -69,12 +70,6 @@ def _serve_socket_mode(asgi: object, settings: object) -> int:
     return 0
 
 
-def cmd_sandbox(args: argparse.Namespace) -> int:
-    from bot.sandbox import run_sandbox
-
-    return run_sandbox(script=args.script)
-
-
 def cmd_db_upgrade(_: argparse.Namespace) -> int:
     from bot.bootstrap import prepare_stores
 
@@ -89,19 +84,36 @@ def cmd_version(_: argparse.Namespace) -> int:
     return 0
 
 
+PLUGIN_GROUP = "warroom.commands"
+
+
+def _add_plugin_commands(sub: argparse._SubParsersAction) -> None:
+    """Commands shipped outside the product (the sandbox lives with the test doubles): each
+    entry point of `warroom.commands` adds its own subparser. Without them `warroom sandbox`
+    still answers, with how to get it."""
+    names = set()
+    for entry in entry_points(group=PLUGIN_GROUP):
+        try:
+            entry.load()(sub)
+        except Exception as exc:  # a broken plugin must not take `serve` down with it
+            print(f"warroom: command {entry.name!r} unavailable: {exc}", file=sys.stderr)
+            continue
+        names.add(entry.name)
+    if "sandbox" not in names:
+        sub.add_parser("sandbox", help="(not installed)").set_defaults(func=_no_sandbox)
+
+
+def _no_sandbox(_: argparse.Namespace) -> int:
+    return _fail("the sandbox is not installed here: `make run` in a clone of warroom has it")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warroom", description="Slack incident response.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("serve", help="serve Slack on POST /slack/events (or Socket Mode)").set_defaults(
         func=cmd_serve
     )
-    sandbox = sub.add_parser(
-        "sandbox", help="try warroom in the terminal: emulated Slack and cluster, no workspace"
-    )
-    sandbox.add_argument(
-        "--script", help="read console lines from this file instead of the terminal"
-    )
-    sandbox.set_defaults(func=cmd_sandbox)
+    _add_plugin_commands(sub)
     dbp = sub.add_parser("db", help="database commands")
     dbsub = dbp.add_subparsers(dest="db_command", metavar="DB_COMMAND")
     dbsub.add_parser("upgrade", help="apply Alembic migrations").set_defaults(func=cmd_db_upgrade)

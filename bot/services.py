@@ -11,9 +11,9 @@ import redis.asyncio as aioredis
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.adapters.locks import Locks
 from bot.clock import Clock
-from bot.locks import Locks
-from bot.settings import Settings
+from bot.config import Settings
 from incident.severity import Policy
 
 

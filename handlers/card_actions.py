@@ -16,44 +16,36 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot import lifecycle_service
-from bot.lifecycle_service import Rule, confirmation, problems_text
-from bot.locks import LockUnavailable
+from bot.adapters.locks import LockUnavailable
+from bot.flows.errors import user_message
+from bot.flows.lifecycle import service as lifecycle_service
+from bot.flows.lifecycle.service import Rule, confirmation, problems_text
 from bot.logging_setup import get_logger
 from bot.services import Services
-from handlers import card_buttons
-from handlers.blocks import plain, severity_options, view_value
-from handlers.card_buttons import CardButton
-from handlers.errors import user_message
+from bot.slack.ui import card_buttons
+from bot.slack.ui.blocks import severity_options, view_value
+from bot.slack.ui.card_buttons import (
+    ACK,
+    COMMANDER,
+    COMMANDER_VIEW,
+    RESOLVE,
+    RESOLVE_CONFIRM,
+    RESOLVE_VIEW,
+    SEVERITY,
+    SEVERITY_VIEW,
+    UPDATE,
+    UPDATE_VIEW,
+    CardButton,
+)
+from bot.slack.ui.elements import plain
 from incident import lifecycle, permissions
 from incident.lifecycle import LifecycleError, Outcome
 from incident.models import Incident, Status
 
 log = get_logger(__name__)
 
-ACK = "incident_ack"
-UPDATE = "incident_update"
-SEVERITY = "incident_severity"
-COMMANDER = "incident_commander"
-RESOLVE = "incident_resolve"
-UPDATE_VIEW = "incident_update_view"
-SEVERITY_VIEW = "incident_severity_view"
-COMMANDER_VIEW = "incident_commander_view"
-RESOLVE_VIEW = "incident_resolve_view"
 NO_INCIDENT = "This form does not name an incident; nothing was done."
 PRESS_MEMORY_S = 600  # how long a modal-opening press is remembered against Slack retries
-
-RESOLVE_CONFIRM = {
-    "title": plain("Resolve this incident?"),
-    "text": {
-        "type": "mrkdwn",
-        "text": "Resolving is final: the card freezes and the post-mortem is drafted. "
-        "You will be asked for a one-paragraph summary next.",
-    },
-    "confirm": plain("Resolve"),
-    "deny": plain("Not yet"),
-    "style": "danger",
-}
 
 card_buttons.add(CardButton(ACK, "Acknowledge", style="primary", order=10))
 card_buttons.add(CardButton(UPDATE, "Post update", order=20))

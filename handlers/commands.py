@@ -7,9 +7,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.flows.errors import user_message
 from bot.logging_setup import get_logger
 from bot.metrics import REQUESTS
-from handlers.errors import user_message
 from handlers.subcommands import CommandCall, lookup, subcommand, usage_text
 from incident.escaping import escape_mrkdwn
 

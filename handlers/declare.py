@@ -7,10 +7,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot import declare_flow
+from bot.flows.declare import setup as declare_flow
 from bot.logging_setup import get_logger
 from bot.services import Services
-from handlers.blocks import DECLARE_CALLBACK, declare_modal, view_value
+from bot.slack.ui.blocks import DECLARE_CALLBACK, declare_modal, view_value
 from handlers.incident_context import incident_for_call
 from handlers.subcommands import CommandCall, subcommand
 from incident.declaration import DeclarationError, clean_title, parse_declare, parse_severity

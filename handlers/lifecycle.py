@@ -13,15 +13,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import lifecycle_service
-from bot import reminders as _scheduler  # noqa: F401 - importing starts the reminder loop
-from bot.lifecycle_service import Rule, confirmation, problems_text
+from bot.flows.errors import user_message
+from bot.flows.lifecycle import service as lifecycle_service
+from bot.flows.lifecycle.service import Rule, confirmation, problems_text
+from bot.flows.reminders import loop as _scheduler  # noqa: F401 - importing starts the reminder loop
 from bot.logging_setup import get_logger
 from bot.services import Services
-from bot.web.people import find_user_id
-from handlers.blocks import button, mrkdwn_section
+from bot.slack.people import find_user_id
+from bot.slack.ui.elements import button, mrkdwn_section
 from handlers.card_actions import ephemeral, first_press, open_update_modal, press_of
-from handlers.errors import user_message
 from handlers.incident_context import incident_for_call
 from handlers.subcommands import CommandCall, subcommand
 from incident import event_kinds as K

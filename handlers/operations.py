@@ -7,8 +7,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import kube_ops, operations
-from bot.locks import LockUnavailable
+from bot.adapters import kube as kube_ops
+from bot.adapters.locks import LockUnavailable
+from bot.flows.operations import core as operations
 from bot.logging_setup import get_logger
 from bot.services import Services
 from handlers.incident_context import incident_for_call
@@ -190,10 +191,10 @@ async def history_command(call: CommandCall) -> None:
 
 def _checkers(services: Services) -> list[Any]:
     """Every kind of check; each applies only to services whose catalog entry names it."""
-    from bot.checks.aws import AwsClients, aws_checkers
-    from bot.checks.datastores import PostgresChecker, RedisChecker
-    from bot.checks.http_health import HttpHealthChecker
-    from bot.checks.kubernetes import DeploymentChecker
+    from bot.adapters.checks.aws import AwsClients, aws_checkers
+    from bot.adapters.checks.datastores import PostgresChecker, RedisChecker
+    from bot.adapters.checks.http_health import HttpHealthChecker
+    from bot.adapters.checks.kubernetes import DeploymentChecker
 
     def health(cluster: str | None, namespace: str, deployment: str) -> Any:
         api = operations.api_client(services, cluster)
@@ -244,7 +245,7 @@ def select_services(services: Services, names: list[str] | None) -> list[Any] | 
 async def run_and_post(services: Services, inc: Any, user: str, chosen: list[Any]) -> str | None:
     """Run the checks, record them, post one message in the incident channel. Returns the
     text when it could not be posted there, for the caller to show the person instead."""
-    from bot.checks.runner import run_checks
+    from bot.adapters.checks.runner import run_checks
 
     results = await run_checks(chosen, _checkers(services))
     summary = summarise(results)

@@ -10,14 +10,17 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import kube_ops, lifecycle_service, operations
+from bot.adapters import kube as kube_ops
+from bot.flows.errors import user_message
+from bot.flows.lifecycle import service as lifecycle_service
+from bot.flows.operations import core as operations
 from bot.logging_setup import get_logger
 from bot.services import Services
-from handlers import card_buttons
-from handlers.blocks import plain, view_value
+from bot.slack.ui import card_buttons
+from bot.slack.ui.blocks import view_value
+from bot.slack.ui.card_buttons import CardButton
+from bot.slack.ui.elements import plain
 from handlers.card_actions import Press, _press_listener, tell
-from handlers.card_buttons import CardButton
-from handlers.errors import user_message
 from incident.models import Incident
 
 log = get_logger(__name__)

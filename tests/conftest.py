@@ -8,8 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-from bot.testbed import Testbed
+from warroom_sandbox.testbed import Testbed
 
 
 @pytest.fixture(scope="session")

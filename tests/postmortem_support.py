@@ -28,11 +28,11 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
-from bot import db
+from bot.adapters import db
+from bot.adapters.embedded.postgres import EmbeddedPostgres
 from bot.clock import Clock
-from bot.embedded_postgres import EmbeddedPostgres
+from bot.config import Settings
 from bot.services import Services
-from bot.settings import Settings
 from bot.web.settings import EXTRAS_KEY, PostmortemSettings
 from incident import event_kinds as K
 from incident import registry, timeline

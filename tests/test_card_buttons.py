@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import time
 
-from bot.testbed import Testbed
+from warroom_sandbox.testbed import Testbed
+
 from tests.test_lifecycle import (
     card,
     card_edits,

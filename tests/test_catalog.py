@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import Catalog, CatalogError, load_catalog
+from bot.adapters.catalog.load import load_catalog
+from bot.adapters.catalog.model import Catalog, CatalogError
 
 GOOD_YAML = """\
 clusters:

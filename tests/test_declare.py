@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.testbed import Testbed
+from warroom_sandbox.testbed import Testbed
 
 
 def incidents(bed: Testbed) -> list[dict]:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from warroom_sandbox.fake_cluster import FakeCluster, start_fake_cluster, write_kubeconfig
 
-from bot.fake_cluster import FakeCluster, start_fake_cluster, write_kubeconfig
-from bot.kube_ops import (
+from bot.adapters.kube import (
     apply_restart,
     apply_rollback,
     apply_scale,

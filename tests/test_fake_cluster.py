@@ -11,11 +11,15 @@ import httpx
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-
-from bot.fake_cluster import FakeCluster, Harness, kubectl_path, running_cluster
-from bot.fake_cluster.errors import ApiError
-from bot.fake_cluster.patching import apply_patch, json_patch, merge_patch, strategic_merge
-from bot.fake_cluster.selectors import parse_field_selector, parse_label_selector
+from warroom_sandbox.fake_cluster import FakeCluster, Harness, kubectl_path, running_cluster
+from warroom_sandbox.fake_cluster.errors import ApiError
+from warroom_sandbox.fake_cluster.patching import (
+    apply_patch,
+    json_patch,
+    merge_patch,
+    strategic_merge,
+)
+from warroom_sandbox.fake_cluster.selectors import parse_field_selector, parse_label_selector
 
 REVISION = "deployment.kubernetes.io/revision"
 needs_kubectl = pytest.mark.skipif(kubectl_path() is None, reason="kubectl is not installed")
@@ -145,7 +149,7 @@ def set_template_image(
 
 
 def cluster_rt(name: str) -> Any:
-    from bot.fake_cluster import resources
+    from warroom_sandbox.fake_cluster import resources
 
     return {"deployments": resources.DEPLOYMENTS, "replicasets": resources.REPLICASETS}[name]
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes.client import ApiClient
+from warroom_sandbox.fake_cluster import FakeCluster, Harness, kubectl_path, running_cluster
+from warroom_sandbox.fake_cluster.resources import DEPLOYMENTS
 
-from bot import kube_ops
-from bot.fake_cluster import FakeCluster, Harness, kubectl_path, running_cluster
-from bot.fake_cluster.resources import DEPLOYMENTS
-from bot.kube.changes import go_rfc3339
+from bot.adapters import kube as kube_ops
+from bot.adapters.kube.changes import go_rfc3339
 
 NS = "prod"
 REVISION = "deployment.kubernetes.io/revision"

@@ -10,8 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from bot.testbed import Testbed
+from warroom_sandbox.testbed import Testbed
 
 GENERAL = "general"
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 import yaml
+from warroom_sandbox.testbed import Testbed
 
-from bot.app import listener_modules
-from bot.testbed import Testbed
-from handlers import card_buttons
+from bot.http.app import listener_modules
+from bot.slack.ui import card_buttons
 from tests.test_lifecycle import declared
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
+from warroom_sandbox.fake_cluster import FakeCluster, start_fake_cluster
+from warroom_sandbox.fake_cluster.kubeconfig import kubeconfig_dict
+from warroom_sandbox.fake_cluster.resources import DEPLOYMENTS
+from warroom_sandbox.testbed import Testbed
 
-from bot.fake_cluster import FakeCluster, start_fake_cluster
-from bot.fake_cluster.kubeconfig import kubeconfig_dict
-from bot.fake_cluster.resources import DEPLOYMENTS
-from bot.operations import OpsSettings
-from bot.testbed import Testbed
+from bot.flows.operations.core import OpsSettings
 from tests.test_operations import actions, declare
 
 NS = "prod"

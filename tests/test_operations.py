@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from warroom_sandbox.fake_cluster import FakeCluster, start_fake_cluster, write_kubeconfig
+from warroom_sandbox.fake_cluster.resources import DEPLOYMENTS
+from warroom_sandbox.testbed import Testbed
 
-from bot.fake_cluster import FakeCluster, start_fake_cluster, write_kubeconfig
-from bot.fake_cluster.resources import DEPLOYMENTS
-from bot.kube_ops import load_api_client
-from bot.testbed import Testbed
+from bot.adapters.kube import load_api_client
 from tests.test_declare import setup_finished
 
 NS = "prod"
@@ -255,7 +255,7 @@ def test_kube_error_is_plain_audited_and_releases_the_lock(
 
 
 def test_dry_run_changes_nothing(bed: Testbed, cluster: FakeCluster) -> None:
-    from bot.operations import OpsSettings
+    from bot.flows.operations.core import OpsSettings
 
     bed.services.extras["ops_settings"] = OpsSettings(dry_run=True)
     cluster.create_deployment(NS, "api", "img:v1", replicas=3)
@@ -275,7 +275,7 @@ def test_dry_run_changes_nothing(bed: Testbed, cluster: FakeCluster) -> None:
 def test_check_posts_one_message_and_records_it(
     bed: Testbed, cluster: FakeCluster, tmp_path: Path
 ) -> None:
-    from bot.operations import OpsSettings
+    from bot.flows.operations.core import OpsSettings
 
     cluster.create_deployment(NS, "api", "img:v1", replicas=2)
     catalog = tmp_path / "catalog.yml"

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from warroom_sandbox.fake_cluster import FakeCluster
+from warroom_sandbox.testbed import Testbed
 
-from bot.fake_cluster import FakeCluster
-from bot.operations import OpsSettings
-from bot.testbed import Testbed
-from handlers import card_buttons
+from bot.flows.operations.core import OpsSettings
+from bot.slack.ui import card_buttons
 from handlers.operations_card import (
     BUTTONS,
     CHECKS,

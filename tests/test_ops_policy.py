@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from warroom_sandbox.fake_cluster import FakeCluster
+from warroom_sandbox.testbed import Testbed
 
-from bot.catalog import CatalogError, load_catalog
-from bot.fake_cluster import FakeCluster
-from bot.operations import OpsSettings
-from bot.testbed import Testbed
+from bot.adapters.catalog.load import load_catalog
+from bot.adapters.catalog.model import CatalogError
+from bot.flows.operations.core import OpsSettings
 from tests.test_operations import NS, actions, confirm_value, declare, image_of, set_image, texts
 from tests.test_operations import cluster as _cluster
 

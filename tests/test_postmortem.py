@@ -17,8 +17,8 @@ from alembic.migration import MigrationContext
 from moto.server import ThreadedMotoServer
 from sqlalchemy import MetaData, create_engine, select
 
-from bot.db import normalise_url
-from bot.postmortem_delivery import due_review_reminders, on_resolved
+from bot.adapters.db import normalise_url
+from bot.flows.postmortem.delivery import due_review_reminders, on_resolved
 from bot.services import Services
 from bot.web.links import link_signer
 from bot.web.settings import EXTRAS_KEY, PostmortemSettings

@@ -6,8 +6,8 @@ import re
 from urllib.parse import urlsplit
 
 import httpx
+from warroom_sandbox.testbed import Testbed
 
-from bot.testbed import Testbed
 from tests.test_lifecycle import _confirm_payload, declared
 
 LINK = re.compile(r"<(https?://[^|>]+/postmortems/1\?[^|>]+)")

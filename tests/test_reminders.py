@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from warroom_sandbox.testbed import Testbed
+from warroom_sandbox.testbed_second import start_second_app
 
-from bot.reminders import PAUSED
-from bot.testbed import Testbed
-from bot.testbed_second import start_second_app
+from bot.flows.reminders.loop import PAUSED
 from incident import reminders
 from incident.models import Incident, TimelineEvent
 from incident.severity import DEFAULT_POLICY

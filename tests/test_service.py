@@ -8,10 +8,10 @@ import sys
 
 import httpx
 import sqlalchemy as sa
+from warroom_sandbox.testbed import Testbed
 
-from bot import db
-from bot.embedded_postgres import EmbeddedPostgres
-from bot.testbed import Testbed
+from bot.adapters import db
+from bot.adapters.embedded.postgres import EmbeddedPostgres
 
 
 def test_healthz_healthy(bed: Testbed) -> None:

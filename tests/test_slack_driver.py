@@ -21,16 +21,15 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-
-from bot.slack_driver import SendOptions, SlackDriver
-from bot.slack_emulator import (
+from warroom_sandbox.slack_driver import SendOptions, SlackDriver
+from warroom_sandbox.slack_emulator import (
     EmulatorClient,
     RunningServer,
     SlackEmulator,
     serve_in_thread,
     start_emulator,
 )
-from bot.slack_emulator.payloads import static_select, users_select
+from warroom_sandbox.slack_emulator.payloads import static_select, users_select
 
 SECRET = "secret"
 MODAL = {

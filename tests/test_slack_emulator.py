@@ -14,8 +14,12 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookClient
-
-from bot.slack_emulator import EmulatorClient, RunningServer, SlackEmulator, start_emulator
+from warroom_sandbox.slack_emulator import (
+    EmulatorClient,
+    RunningServer,
+    SlackEmulator,
+    start_emulator,
+)
 
 TOKEN = "xoxb-test"
 

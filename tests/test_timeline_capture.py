@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 from slack_sdk import WebClient
+from warroom_sandbox.slack_driver import reaction_event
+from warroom_sandbox.testbed import Testbed
 
-from bot.slack_driver import reaction_event
-from bot.testbed import Testbed
 from tests.test_lifecycle import declared, events
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+from bot.config import Settings
 from bot.logging_setup import get_logger
 from bot.services import Services
-from bot.settings import Settings
 from bot.web.settings import PostmortemSettings, postmortem_settings
 
 log = get_logger(__name__)

@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 import httpx
+from warroom_sandbox.fake_cluster.resources import DEPLOYMENTS
+from warroom_sandbox.slack_driver import Prepared, SendOptions
+from warroom_sandbox.slack_emulator.model import Call, Channel, ResponseRecord
 
-from bot.fake_cluster.resources import DEPLOYMENTS
-from bot.slack_driver import Prepared, SendOptions
-from bot.slack_emulator.model import Call, Channel, ResponseRecord
 from tests.reliability.tally import Tally
 from tests.reliability.world import NS, World
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from warroom_sandbox.fake_cluster.resources import DEPLOYMENTS
 
-from bot.fake_cluster.resources import DEPLOYMENTS
 from tests.reliability.tally import Tally
 from tests.reliability.world import NS, World
 

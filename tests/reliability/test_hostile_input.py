@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from warroom_sandbox.slack_driver import FORM, JSON, SendOptions
 
-from bot.slack_driver import FORM, JSON, SendOptions
 from tests.reliability.tally import Tally
 from tests.reliability.world import World
 

@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
+from warroom_sandbox.slack_driver import JSON, SendOptions, reaction_event
 
-from bot.slack_driver import JSON, SendOptions, reaction_event
-from handlers.errors import STORAGE_DOWN
+from bot.flows.errors import STORAGE_DOWN
 from tests.reliability.tally import Tally
 from tests.reliability.world import World
 

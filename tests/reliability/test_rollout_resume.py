@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.slack_driver import SlackDriver
-from bot.testbed import SIGNING_SECRET
+from warroom_sandbox.slack_driver import SlackDriver
+from warroom_sandbox.testbed import SIGNING_SECRET
+
 from tests.reliability.slack_steps import confirm_value, seed_rollback_target
 from tests.reliability.tally import Tally
 from tests.reliability.world import NS, World, free_port

@@ -31,9 +31,9 @@ from typing import Any
 
 import httpx
 import pytest
+from warroom_sandbox.slack_driver import SlackDriver
+from warroom_sandbox.testbed import SIGNING_SECRET, Replica
 
-from bot.slack_driver import SlackDriver
-from bot.testbed import SIGNING_SECRET, Replica
 from tests.reliability.tally import Tally
 from tests.reliability.world import World, free_port
 

@@ -13,8 +13,8 @@ import time
 import uuid
 from typing import Any
 
-from bot.declare_flow import STEP_LABELS
-from bot.slack_client import IDEMPOTENT
+from bot.flows.declare.setup import STEP_LABELS
+from bot.slack.client import IDEMPOTENT
 from tests.reliability.tally import Tally
 from tests.reliability.test_postgres_down import (
     ACK_BUDGET_MS,

@@ -17,9 +17,9 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
+from warroom_sandbox.slack_driver import FORM, SendOptions
+from warroom_sandbox.testbed import BOT_TOKEN, SIGNING_SECRET
 
-from bot.slack_driver import FORM, SendOptions
-from bot.testbed import BOT_TOKEN, SIGNING_SECRET
 from tests.reliability.tally import Tally
 from tests.reliability.world import World
 

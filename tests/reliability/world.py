@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-
-from bot.fake_cluster import FakeCluster, start_fake_cluster, write_kubeconfig
-from bot.fake_cluster.server import RunningCluster
-from bot.slack_driver import SlackDriver
-from bot.slack_emulator import SlackEmulator
-from bot.testbed import SIGNING_SECRET, Replica, Testbed
+from warroom_sandbox.fake_cluster import FakeCluster, start_fake_cluster, write_kubeconfig
+from warroom_sandbox.fake_cluster.server import RunningCluster
+from warroom_sandbox.slack_driver import SlackDriver
+from warroom_sandbox.slack_emulator import SlackEmulator
+from warroom_sandbox.testbed import SIGNING_SECRET, Replica, Testbed
 
 NS = "prod"
 SLACK_TIMEOUT_S = 4

@@ -1,0 +1,40 @@
+"""Posting and refreshing the pinned card and the channel topic, so the pin is always current."""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+
+from bot.services import Services
+from bot.slack.ui.blocks import card_blocks
+from incident import card, timeline
+from incident.models import Incident
+
+UPDATE_KINDS = ("update",)
+
+
+async def card_updates(services: Services, incident: Incident) -> list[card.CardUpdate]:
+    async with services.sessions() as session:
+        events = await timeline.events(session, incident.number, kinds=UPDATE_KINDS)
+    return [card.CardUpdate(e.occurred_at, e.text or "") for e in events]
+
+
+async def render(services: Services, incident: Incident) -> tuple[list[dict], str]:
+    updates = await card_updates(services, incident)
+    return card_blocks(incident, updates), card.card_text(incident, updates)
+
+
+async def refresh(services: Services, incident: Incident) -> str | None:
+    """Edit the card in place and follow with the topic; returns an error text or None."""
+    if not incident.channel_id or not incident.card_ts:
+        return "the incident has no card yet"
+    blocks, text = await render(services, incident)
+    try:
+        await services.slack.chat_update(
+            channel=incident.channel_id, ts=incident.card_ts, blocks=blocks, text=text
+        )
+        await services.slack.conversations_setTopic(
+            channel=incident.channel_id, topic=card.topic(incident)
+        )
+    except SlackApiError as exc:
+        return str(exc.response.get("error", "slack error"))
+    return None

@@ -1,0 +1,412 @@
+"""The Slack side of declaring: channel, invitations, topic, pinned card, announcement.
+
+Each step is recorded in `incident.setup` only once Slack confirmed it, so a failure half way
+leaves an incident that says which steps are missing, and `/incident repair` (or a restart)
+can finish it without doing any step twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+
+from bot.flows import card as incident_card
+from bot.logging_setup import get_logger
+from bot.metrics import SLACK_STEP_FAILURES
+from bot.services import Services
+from bot.slack.channels import ChannelMissing, NamedChannels, find_channel
+from incident import card, registry, timeline
+from incident.declaration import channel_name
+from incident.models import Incident
+
+log = get_logger(__name__)
+
+STEPS = ("channel", "invite", "topic", "card", "pin", "announce")
+NEEDS = {
+    "invite": "channel",
+    "topic": "channel",
+    "card": "channel",
+    "pin": "card",
+    "announce": "channel",
+}
+STEP_LABELS = {
+    "channel": "create the incident channel",
+    "invite": "invite the declarer and commander",
+    "topic": "set the channel topic",
+    "card": "post the incident card",
+    "pin": "pin the card",
+    "announce": "announce in #{incidents}",
+}
+MAX_NAME_ATTEMPTS = 5
+
+
+class StepFailed(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+@dataclass
+class SetupOutcome:
+    incident: Incident
+    failed: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and not self.skipped
+
+
+def _slack_error(exc: SlackApiError) -> str:
+    err = str(exc.response.get("error", "unknown_error"))
+    retry_after = exc.response.headers.get("Retry-After") if exc.response.headers else None
+    return f"{err} (retry after {retry_after}s)" if err == "ratelimited" and retry_after else err
+
+
+async def _bot_user_id(services: Services) -> str:
+    if "bot_user_id" not in services.extras:
+        auth = await services.slack.auth_test()
+        services.extras["bot_user_id"] = auth["user_id"]
+    return services.extras["bot_user_id"]
+
+
+def named_channels(services: Services) -> NamedChannels:
+    if "named_channels" not in services.extras:
+        services.extras["named_channels"] = NamedChannels(services.slack)
+    return services.extras["named_channels"]
+
+
+async def _adoptable(services: Services, name: str) -> dict | None:
+    """After `name_taken`: the channel may be ours from an attempt that crashed before we
+    stored its id. Adopt it only if the bot created it and no incident claims it."""
+    ch = await find_channel(services.slack, name)
+    if ch is None or not ch.get("is_member") or ch.get("creator") != await _bot_user_id(services):
+        return None
+    async with services.sessions() as session:
+        taken = await session.scalar(select(Incident.number).where(Incident.channel_id == ch["id"]))
+    return None if taken else ch
+
+
+async def _step_channel(services: Services, inc: Incident) -> dict:
+    last_error = "name_taken"
+    for attempt in range(MAX_NAME_ATTEMPTS):
+        name = channel_name(inc.number, inc.title, attempt)
+        try:
+            resp = await services.slack.conversations_create(name=name, is_private=False)
+            return {"channel_id": resp["channel"]["id"], "channel_name": resp["channel"]["name"]}
+        except SlackApiError as exc:
+            last_error = _slack_error(exc)
+            if exc.response.get("error") != "name_taken":
+                raise StepFailed(last_error) from exc
+            if attempt == 0 and (ch := await _adoptable(services, name)):
+                return {"channel_id": ch["id"], "channel_name": ch["name"], "adopted": True}
+    raise StepFailed(last_error)
+
+
+async def _step_invite(services: Services, inc: Incident) -> dict:
+    users = sorted({inc.reporter_id, inc.commander_id})
+    try:
+        await services.slack.conversations_invite(channel=inc.channel_id, users=",".join(users))
+    except SlackApiError as exc:
+        if exc.response.get("error") != "already_in_channel":
+            raise StepFailed(_slack_error(exc)) from exc
+    return {"users": users}
+
+
+async def _step_topic(services: Services, inc: Incident) -> dict:
+    await services.slack.conversations_setTopic(channel=inc.channel_id, topic=card.topic(inc))
+    return {}
+
+
+async def _posted_card(services: Services, inc: Incident) -> str | None:
+    """After a failed attempt (a timeout: Slack may have posted it after all), the ts of a
+    card of ours already in the channel, so a repair does not post a second one."""
+    try:
+        resp = await services.slack.conversations_history(channel=inc.channel_id, limit=100)
+    except SlackApiError:
+        return None
+    bot = await _bot_user_id(services)
+    for msg in resp.get("messages") or []:
+        if msg.get("user") != bot and msg.get("bot_id") is None:
+            continue
+        if any(b.get("block_id") == f"card:{inc.number}" for b in msg.get("blocks") or []):
+            return msg.get("ts")
+    return None
+
+
+async def _step_card(services: Services, inc: Incident) -> dict:
+    blocks, text = await incident_card.render(services, inc)
+    resp = await services.slack.chat_postMessage(channel=inc.channel_id, blocks=blocks, text=text)
+    return {"card_ts": resp["ts"]}
+
+
+async def _step_pin(services: Services, inc: Incident) -> dict:
+    try:
+        await services.slack.pins_add(channel=inc.channel_id, timestamp=inc.card_ts)
+    except SlackApiError as exc:
+        if exc.response.get("error") != "already_pinned":
+            raise StepFailed(_slack_error(exc)) from exc
+    return {}
+
+
+async def _posted_announcement(services: Services, inc: Incident) -> str | None:
+    """After a cut-short declare: the ts of our announcement of this incident if Slack
+    already has it in #incidents, so a repair does not announce twice."""
+    try:
+        channel = await named_channels(services).channel_id(services.settings.incidents_channel)
+        resp = await services.slack.conversations_history(channel=channel, limit=200)
+    except (SlackApiError, ChannelMissing):
+        return None
+    bot = await _bot_user_id(services)
+    needle = f"incident #{inc.number} declared"
+    for msg in resp.get("messages") or []:
+        mine = msg.get("user") == bot or msg.get("bot_id") is not None
+        if mine and needle in (msg.get("text") or "") and f"<#{inc.channel_id}>" in msg["text"]:
+            return msg.get("ts")
+    return None
+
+
+async def _step_announce(services: Services, inc: Incident) -> dict:
+    name = services.settings.incidents_channel
+    try:
+        resp = await named_channels(services).post(name, text=card.announcement(inc))
+    except ChannelMissing as exc:
+        raise StepFailed(f"channel #{exc.name} not found") from exc
+    return {"announce_ts": resp.get("ts")}
+
+
+_RUN: dict[str, Callable[[Services, Incident], Awaitable[dict]]] = {
+    "channel": _step_channel,
+    "invite": _step_invite,
+    "topic": _step_topic,
+    "card": _step_card,
+    "pin": _step_pin,
+    "announce": _step_announce,
+}
+
+
+async def _store_step(
+    services: Services, number: int, step: str, result: dict | None, error: str | None
+) -> Incident:
+    async with services.transaction() as session:
+        inc = await registry.get(session, number, for_update=True)
+        assert inc is not None
+        if error is None and result is not None:
+            if "channel_id" in result:
+                inc.channel_id = result["channel_id"]
+                inc.channel_name = result["channel_name"]
+            if "card_ts" in result:
+                inc.card_ts = result["card_ts"]
+            registry.mark_step(inc, step)
+            await timeline.record(
+                session, number, f"setup.{step}", at=services.clock.now(), data=result
+            )
+        else:
+            registry.mark_step(inc, step, error=error)
+            await timeline.record(
+                session,
+                number,
+                "setup.failed",
+                at=services.clock.now(),
+                text=f"Could not {step_label(services, step)}: {error}",
+                data={"step": step, "error": error},
+            )
+        return inc
+
+
+def step_label(services: Services, step: str) -> str:
+    return STEP_LABELS[step].format(incidents=services.settings.incidents_channel)
+
+
+async def _adopt(services: Services, inc: Incident, step: str) -> dict | None:
+    """What Slack already shows of a step a cut-short declare never recorded."""
+    if step == "card" and (ts := await _posted_card(services, inc)):
+        return {"card_ts": ts, "adopted": True}
+    if step == "announce" and (ts := await _posted_announcement(services, inc)):
+        return {"announce_ts": ts, "adopted": True}
+    return None
+
+
+# Set-ups running at once per process: a burst of declarations must queue here rather
+# than time out waiting for a database connection (the pool is 10 + 10).
+SETUP_SLOTS = 8
+
+
+async def run_setup(services: Services, number: int) -> SetupOutcome:
+    slots = services.extras.get("_setup_slots")
+    if slots is None:  # one per Services (and so per event loop)
+        slots = services.extras["_setup_slots"] = asyncio.Semaphore(SETUP_SLOTS)
+    async with slots:
+        return await _run_setup(services, number)
+
+
+async def _run_setup(services: Services, number: int) -> SetupOutcome:
+    """Run every step not yet done, in order; a step whose prerequisite failed is skipped."""
+    async with services.sessions() as session:
+        inc = await registry.get(session, number)
+    assert inc is not None
+    outcome = SetupOutcome(inc)
+    # A repair, or a declare cut short (a failed step, Postgres gone mid-post, a restart):
+    # the card may be in the channel already even though no step says so.
+    resuming = bool(inc.setup.get("done") or inc.setup.get("failed"))
+    for step in STEPS:
+        if step in inc.setup.get("done", []):
+            continue
+        need = NEEDS.get(step)
+        if need and need not in inc.setup.get("done", []):
+            outcome.skipped.append(step)
+            continue
+        try:
+            result = await _adopt(services, inc, step) if resuming else None
+            result = result or await _RUN[step](services, inc)
+            error = None
+        except StepFailed as exc:
+            result, error = None, exc.error
+        except SlackApiError as exc:
+            result, error = None, _slack_error(exc)
+        except (TimeoutError, OSError) as exc:
+            result, error = None, f"Slack did not answer ({type(exc).__name__})"
+        if error:
+            SLACK_STEP_FAILURES.labels(step).inc()
+            log.warning("declare step failed", incident=number, step=step, error=error)
+            outcome.failed[step] = error
+        inc = await _store_step(services, number, step, result, error)
+    outcome.incident = inc
+    return outcome
+
+
+def outcome_message(services: Services, outcome: SetupOutcome) -> str:
+    inc = outcome.incident
+    where = f"<#{inc.channel_id}>" if inc.channel_id else "(no channel yet)"
+    if outcome.complete:
+        return (
+            f"Incident #{inc.number} declared ({inc.severity}): {where}. "
+            f"The card is pinned there and #{services.settings.incidents_channel} has been told."
+        )
+    problems = [f"could not {step_label(services, s)}: `{e}`" for s, e in outcome.failed.items()]
+    problems += [
+        f"did not {step_label(services, s)} (needs an earlier step)" for s in outcome.skipped
+    ]
+    return (
+        f"⚠️ Incident #{inc.number} is stored ({inc.severity}) {where}, but Slack refused part of "
+        f"the set-up:\n• "
+        + "\n• ".join(problems)
+        + f"\nRun `/incident repair {inc.number}` to retry "
+        "the missing steps."
+    )
+
+
+SOFT_DUPLICATE_WINDOW_S = 120
+
+
+async def _soft_duplicate(
+    services: Services, reporter: str, title: str, key: str
+) -> Incident | str | None:
+    """The same person declaring the same title twice within two minutes means one incident.
+    Returns the earlier incident, "pending" when it is still being stored, or None."""
+    import hashlib
+
+    from bot.adapters.locks import LockUnavailable
+
+    marker = f"declare:{reporter}:{hashlib.sha256(title.lower().encode()).hexdigest()[:16]}"
+    try:
+        first = await services.redis.set(
+            "warroom:" + marker, key, nx=True, ex=SOFT_DUPLICATE_WINDOW_S
+        )
+        holder = None if first else await services.redis.get("warroom:" + marker)
+    except (OSError, LockUnavailable, Exception) as exc:  # Redis down: the DB key still guards
+        log.warning("soft duplicate check skipped", error_type=type(exc).__name__)
+        return None
+    if first or (holder and holder.decode() == key):
+        return None
+    from datetime import timedelta
+
+    for _ in range(20):
+        async with services.sessions() as session:
+            earlier = await registry.recent_same_title(
+                session,
+                reporter,
+                title,
+                services.clock.now(),
+                timedelta(seconds=SOFT_DUPLICATE_WINDOW_S),
+            )
+        if earlier is not None:
+            return earlier
+        await asyncio.sleep(0.1)
+    return "pending"
+
+
+async def declare_incident(
+    services: Services,
+    *,
+    title: str,
+    severity: str,
+    reporter: str,
+    commander: str,
+    impact: str | None,
+    key: str,
+    notify: Callable[[str], Awaitable[object]],
+) -> Incident | None:
+    """Store the incident, then do the Slack steps; the declarer hears the outcome either way.
+    A redelivery of the same request (same key) does nothing and says nothing."""
+    async with services.sessions() as session:
+        if await registry.by_declare_key(session, key) is not None:
+            return None
+    dup = await _soft_duplicate(services, reporter, title, key)
+    if isinstance(dup, Incident):
+        where = f" <#{dup.channel_id}>" if dup.channel_id else ""
+        await notify(
+            f"You declared incident #{dup.number} with this title moments ago{where}; "
+            "not declaring it twice."
+        )
+        return None
+    if dup == "pending":
+        await notify(
+            "An identical declaration of yours is still being processed; not declaring it twice."
+        )
+        return None
+    async with services.transaction() as session:
+        inc = await registry.create(
+            session,
+            title=title,
+            severity=severity,
+            reporter_id=reporter,
+            commander_id=commander,
+            impact=impact,
+            declare_key=key,
+            now=services.clock.now(),
+        )
+    if inc is None:
+        return None
+    from bot.metrics import INCIDENTS_DECLARED
+
+    INCIDENTS_DECLARED.labels(severity).inc()
+    log.info("incident declared", incident=inc.number, severity=severity)
+    try:
+        outcome = await run_setup(services, inc.number)
+    except Exception as exc:
+        from bot.flows.errors import is_storage_error
+
+        if not is_storage_error(exc):
+            raise
+        # The incident is stored and Slack may have done some steps: "nothing was changed"
+        # would be false. Say what is true and how to finish.
+        log.warning(
+            "declare set-up interrupted", incident=inc.number, error_type=type(exc).__name__
+        )
+        await notify(interrupted_message(inc))
+        return inc
+    await notify(outcome_message(services, outcome))
+    return outcome.incident
+
+
+def interrupted_message(inc: Incident) -> str:
+    return (
+        f"⚠️ Incident #{inc.number} is stored ({inc.severity}), but storage became unavailable "
+        "during the Slack set-up, so the channel, card or announcement may be missing. Run "
+        f"`/incident repair {inc.number}` once storage is back to finish it."
+    )

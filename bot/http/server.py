@@ -1,0 +1,127 @@
+"""The HTTP server: Starlette on uvicorn. `POST /slack/events` is the single Request URL for
+commands, interactivity and events; `/healthz` and `/metrics` serve operators.
+
+SIGTERM drains (bot.shutdown): /healthz turns 503 "draining", in-flight requests and the work
+Bolt runs after the ack get the grace period, then background loops stop and clients close."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot import background
+from bot.http.app import create_app
+from bot.http.health import health_report
+from bot.http.shutdown import Drain, ShutdownSettings, WarroomServer, close_clients
+from bot.services import Services
+from bot.version import VERSION
+
+ExtraRoutes = Callable[[Services], list[Route]]
+
+
+def extra_routes() -> list[ExtraRoutes]:
+    from bot.web.routes import postmortem_routes
+
+    return [postmortem_routes]
+
+
+def build_asgi(
+    services: Services,
+    *,
+    on_shutdown: Callable[[], Any] | None = None,
+    shutdown: ShutdownSettings | None = None,
+) -> Starlette:
+    """``on_shutdown`` closes the clients: `services.close` (plus cached Kubernetes clients)
+    when it is that, else whatever it does. ``shutdown`` bounds the drain; `warroom serve`
+    reads it from the environment, in-process servers (tests, sandbox) get 2 s."""
+    bolt = create_app(services)
+    drain = Drain(shutdown or ShutdownSettings(grace_s=2.0))
+
+    async def slack_events(request: Request) -> Response:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(trace_id=uuid.uuid4().hex[:16])
+        with drain.request():
+            body = await request.body()
+            try:
+                bolt_request = to_async_bolt_request(request, body)
+            except (ValueError, TypeError, AttributeError) as exc:
+                # invalid JSON or UTF-8, a payload that is not an object: Bolt cannot read it
+                return to_starlette_response(bolt.unreadable(body, request.headers, exc))
+            return to_starlette_response(await bolt.async_dispatch(bolt_request))
+
+    async def healthz(_: Request) -> Response:
+        if drain.draining:
+            body = {
+                "status": "draining",
+                "timestamp": services.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "version": VERSION,
+                "checks": {},
+            }
+            return JSONResponse(body, status_code=503)
+        status, body = await health_report(services)
+        return JSONResponse(body, status_code=status)
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        drain.install()
+        tasks = background.start_all(services)
+        try:
+            yield
+        finally:
+            try:
+                await drain.finish_work()
+                loops = await background.stop_all(tasks, grace_s=min(5.0, drain.remaining()))
+                drain.log(phase="background_stopped", **loops, elapsed_s=drain.elapsed())
+                if on_shutdown is not None:
+                    if on_shutdown == services.close:
+                        closed = await close_clients(services)
+                    else:
+                        await on_shutdown()
+                        closed = ["on_shutdown"]
+                    drain.log(phase="clients_closed", closed=closed, elapsed_s=drain.elapsed())
+            finally:
+                drain.uninstall()
+                drain.log(phase="done", elapsed_s=drain.elapsed())
+
+    routes = [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    for extra in extra_routes():
+        routes.extend(extra(services))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.bolt = bolt
+    app.state.services = services
+    app.state.drain = drain
+    return app
+
+
+def run_uvicorn(asgi: Starlette, host: str, port: int, *, log_level: str = "warning") -> None:
+    drain: Drain = asgi.state.drain
+    config = uvicorn.Config(
+        asgi,
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        access_log=False,
+        # set again from what is left of the grace period when SIGTERM arrives
+        timeout_graceful_shutdown=int(drain.settings.grace_s),
+        lifespan="on",
+    )
+    asyncio.run(WarroomServer(config, drain).serve())

@@ -1,0 +1,122 @@
+"""Block Kit builders: the card, the declare modal, usage. No I/O here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.slack.ui import card_buttons
+from bot.slack.ui.elements import button, mrkdwn_section, plain
+from incident import card
+from incident.models import Incident
+from incident.severity import DEFINITIONS, SEVERITIES
+
+DECLARE_CALLBACK = "declare_incident"
+
+
+def card_blocks(incident: Incident, updates: list[card.CardUpdate]) -> list[dict[str, Any]]:
+    fields = card.card_fields(incident, updates)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": plain(card.header(incident, escaped=False))},
+    ]
+    short = [f for f in fields if f[0] not in ("Updates",)]
+    blocks.append(
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*{label}:*\n{value}"} for label, value in short
+            ],
+        }
+    )
+    updates_value = dict(fields)["Updates"]
+    blocks.append(mrkdwn_section(f"*Updates:*\n{updates_value}"))
+    if incident.is_open:
+        value = str(incident.number)
+        elements = [
+            button(b.action_id, b.label, value, style=b.style, confirm=b.confirm)
+            for b in card_buttons.buttons()
+        ]
+        if elements:
+            blocks.append(
+                {"type": "actions", "block_id": f"card:{value}", "elements": elements[:25]}
+            )
+    else:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": "Resolved: this card is final."}],
+            }
+        )
+    return blocks
+
+
+def severity_options() -> list[dict[str, Any]]:
+    return [
+        {"text": plain(sev), "description": plain(DEFINITIONS[sev][:75]), "value": sev}
+        for sev in SEVERITIES
+    ]
+
+
+def declare_modal(
+    *, default_severity: str, commander: str, origin_channel: str, title: str = ""
+) -> dict[str, Any]:
+    sev_opts = severity_options()
+    initial_sev = next(o for o in sev_opts if o["value"] == default_severity)
+    title_el: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": 150}
+    if title:
+        title_el["initial_value"] = title[:150]
+    return {
+        "type": "modal",
+        "callback_id": DECLARE_CALLBACK,
+        "private_metadata": origin_channel,
+        "title": plain("Declare an incident"),
+        "submit": plain("Declare"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {"type": "input", "block_id": "title", "label": plain("Title"), "element": title_el},
+            {
+                "type": "input",
+                "block_id": "severity",
+                "label": plain("Severity"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": sev_opts,
+                    "initial_option": initial_sev,
+                },
+                "hint": plain("SEV1 critical · SEV2 high · SEV3 medium · SEV4 low"),
+            },
+            {
+                "type": "input",
+                "block_id": "impact",
+                "optional": True,
+                "label": plain("Impact"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": 2000,
+                },
+                "hint": plain("Who is affected, and how?"),
+            },
+            {
+                "type": "input",
+                "block_id": "commander",
+                "label": plain("Incident commander"),
+                "element": {
+                    "type": "users_select",
+                    "action_id": "value",
+                    "initial_user": commander,
+                },
+            },
+        ],
+    }
+
+
+def view_value(values: dict[str, Any], block_id: str) -> Any:
+    """The value of a modal input whose action_id is `value`, whatever the element type."""
+    el = (values.get(block_id) or {}).get("value") or {}
+    if "selected_option" in el:
+        return (el["selected_option"] or {}).get("value")
+    if "selected_user" in el:
+        return el["selected_user"]
+    return el.get("value")

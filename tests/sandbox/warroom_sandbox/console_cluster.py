@@ -1,0 +1,38 @@
+"""The sandbox's Kubernetes: the fake API server with two deployments that each have a
+previous revision, so `/incident rollback api` and `scale` have something real to do."""
+
+from __future__ import annotations
+
+from bot.adapters.catalog.model import Catalog
+from bot.adapters.kube import apply_set_image, load_api_client, plan_set_image
+from warroom_sandbox.fake_cluster import FakeCluster, start_fake_cluster, write_kubeconfig
+from warroom_sandbox.testbed import Testbed
+
+DEPLOYMENTS = {"api": ("registry.local/api", 3), "checkout": ("registry.local/checkout", 2)}
+
+
+def attach_fake_cluster(bed: Testbed) -> None:
+    cluster = FakeCluster()
+    for name, (image, replicas) in DEPLOYMENTS.items():
+        cluster.create_deployment("default", name, f"{image}:v1", replicas=replicas)
+    running = start_fake_cluster(cluster)
+    kubeconfig = write_kubeconfig(bed.data_dir / "kubeconfig", running.url)
+    api = load_api_client(kubeconfig=str(kubeconfig))
+    for name, (image, _) in DEPLOYMENTS.items():
+        apply_set_image(api, plan_set_image(api, "default", name, f"{image}:v2"))
+    bed.services.extras["kube_api"] = api
+    bed.services.extras["fake_cluster"] = (cluster, running)
+    # A catalog, so Run checks, the modals and `/incident check` have services to show; the
+    # sandbox's own /healthz stands in for each service's health URL.
+    bed.services.extras["catalog"] = Catalog.model_validate(
+        {
+            "services": [
+                {
+                    "name": name,
+                    "health_url": f"{bed.url}/healthz",
+                    "kubernetes": {"namespace": "default", "deployment": name},
+                }
+                for name in DEPLOYMENTS
+            ]
+        }
+    )
