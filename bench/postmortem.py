@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from starlette.applications import Starlette  # noqa: E402
 
 from bot.services import Services  # noqa: E402
-from bot.web.links import link_signer  # noqa: E402
+from bot.adapters.links import link_signer  # noqa: E402
 from bot.web.postmortem_page import render_postmortem  # noqa: E402
 from bot.web.routes import postmortem_routes  # noqa: E402
 from bot.web.settings import PostmortemSettings  # noqa: E402

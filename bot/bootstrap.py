@@ -5,6 +5,9 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from bot.adapters import db
+from bot.adapters.catalog.store import CatalogStore
+from bot.adapters.checks.aws import AwsClients
+from bot.adapters.kube.clients import KubeClients
 from bot.adapters.stores import StoreURLs, resolve_stores
 from bot.clock import Clock
 from bot.config import Settings
@@ -14,7 +17,11 @@ from incident.severity import load_policy
 
 
 def build_services(
-    settings: Settings, stores: StoreURLs, *, clock: Clock | None = None
+    settings: Settings,
+    stores: StoreURLs,
+    *,
+    clock: Clock | None = None,
+    catalog: CatalogStore | None = None,
 ) -> Services:
     engine = db.make_engine(stores.database_url)
     redis_client = aioredis.Redis.from_url(
@@ -32,6 +39,9 @@ def build_services(
         ),
         policy=load_policy(settings.policy_file),
         clock=clock or Clock(),
+        catalog=catalog or CatalogStore.load(settings.catalog_file),
+        kube=KubeClients(settings.ops.kubeconfig),
+        aws=AwsClients(),
     )
 
 

@@ -1,20 +1,49 @@
-"""Everything a listener needs, built once per process and handed to listeners via context."""
+"""Everything a flow needs, built once per process (bootstrap.build_services) and handed to
+listeners through Bolt's context. Every dependency is a named, typed field: a test or the
+sandbox replaces a field, never a string key."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.adapters.catalog.store import CatalogStore
+from bot.adapters.checks.aws import AwsClients
+from bot.adapters.kube.clients import KubeClients
 from bot.adapters.locks import Locks
 from bot.clock import Clock
 from bot.config import Settings
+from bot.slack.channels import NamedChannels
 from incident.severity import Policy
+
+if TYPE_CHECKING:
+    from bot.adapters.links import LinkSigner
+
+# Declarations set up at once (channel, card, announcement): more would queue for a pool
+# connection and fail as "storage unavailable" in a burst.
+SETUP_SLOTS = 8
+
+
+@dataclass
+class Caches:
+    """What Slack told this process once and is asked again rarely."""
+
+    bot_user_id: str | None = None
+    usergroup_ids: dict[str, str] = field(default_factory=dict)
+    # handle -> (monotonic expiry, members)
+    usergroup_members: dict[str, tuple[float, frozenset[str]]] = field(default_factory=dict)
+    user_names: dict[str, str | None] = field(default_factory=dict)
+    # channel id -> incident number (0: not an incident channel)
+    incident_channels: dict[str, int] = field(default_factory=dict)
+    # rollout follows this replica could not reach: follow id -> retry after (monotonic)
+    rollout_skips: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -26,7 +55,25 @@ class Services:
     slack: AsyncWebClient
     policy: Policy
     clock: Clock = field(default_factory=Clock)
-    extras: dict[str, Any] = field(default_factory=dict)
+    catalog: CatalogStore = field(default_factory=lambda: CatalogStore.of(None))
+    kube: KubeClients = field(default_factory=KubeClients)
+    aws: AwsClients = field(default_factory=AwsClients)
+    caches: Caches = field(default_factory=Caches)
+    # The sandbox and some tests run loops by hand.
+    background_enabled: bool = True
+    reminders_paused: bool = False
+    channels: NamedChannels = field(init=False)
+    setup_slots: asyncio.Semaphore = field(init=False)
+    link_signer: LinkSigner | None = None  # made on first use (bot.adapters.links)
+    pin_batchers: Any = None  # made on first use (bot.flows.capture)
+
+    def __post_init__(self) -> None:
+        self.channels = NamedChannels(self.slack)
+        self.setup_slots = asyncio.Semaphore(SETUP_SLOTS)
+        # Pin capture writes in autocommit batches; one engine view shared by them.
+        self.autocommit: AsyncEngine = self.engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
 
     @property
     def locks(self) -> Locks:
@@ -38,5 +85,6 @@ class Services:
             yield session
 
     async def close(self) -> None:
+        await self.kube.close()
         await self.engine.dispose()
         await self.redis.aclose()

@@ -20,7 +20,7 @@ from sqlalchemy import MetaData, create_engine, select
 from bot.adapters.db import normalise_url
 from bot.flows.postmortem.delivery import due_review_reminders, on_resolved
 from bot.services import Services
-from bot.web.links import link_signer
+from bot.adapters.links import link_signer
 from bot.web.settings import EXTRAS_KEY, PostmortemSettings
 from handlers import postmortem as pm_handlers
 from handlers.subcommands import CommandCall

@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 
 from bot.services import Services
 from bot.web.html import CSP
-from bot.web.links import ALL, LinkSigner, link_signer
+from bot.adapters.links import ALL, LinkSigner, link_signer
 from bot.web.routes import postmortem_routes
 from bot.web.settings import PostmortemSettings
 from incident import event_kinds as K

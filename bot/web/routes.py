@@ -26,7 +26,7 @@ from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.web.auth import Access, authorize
 from bot.web.html import error_page, html_response, json_error, with_headers
-from bot.web.links import LinkError
+from bot.adapters.links import LinkError
 from bot.web.list_page import render_list
 from bot.web.postmortem_page import render_postmortem
 from incident import postmortem_stats
