@@ -29,15 +29,15 @@ sys.path.insert(0, str(ROOT))
 
 from starlette.applications import Starlette  # noqa: E402
 
-from bot.services import Services  # noqa: E402
 from bot.adapters.links import link_signer  # noqa: E402
+from bot.services import Services  # noqa: E402
 from bot.web.postmortem_page import render_postmortem  # noqa: E402
 from bot.web.routes import postmortem_routes  # noqa: E402
 from bot.web.settings import PostmortemSettings  # noqa: E402
 from incident import postmortem  # noqa: E402
 from incident.postmortem import PostMortem  # noqa: E402
 from incident.postmortem_render import to_dict, to_markdown  # noqa: E402
-from tests.postmortem_support import (  # noqa: E402
+from tests.e2e.postmortem_support import (  # noqa: E402
     LoopThread,
     big_incident,
     make_services,

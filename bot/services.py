@@ -71,9 +71,7 @@ class Services:
         self.channels = NamedChannels(self.slack)
         self.setup_slots = asyncio.Semaphore(SETUP_SLOTS)
         # Pin capture writes in autocommit batches; one engine view shared by them.
-        self.autocommit: AsyncEngine = self.engine.execution_options(
-            isolation_level="AUTOCOMMIT"
-        )
+        self.autocommit: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def locks(self) -> Locks:

@@ -6,10 +6,10 @@ import re
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.adapters.links import link_expiry, link_signer
 from bot.flows.postmortem.archive import archive_after_edit
 from bot.flows.postmortem.docs import load_postmortem
 from bot.slack.people import find_user_id
-from bot.adapters.links import link_expiry, link_signer
 from handlers.incident_context import incident_for_call
 from handlers.subcommands import CommandCall, subcommand
 from incident import action_items, timeline

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from bot.services import Services
 from bot.adapters.links import Grant, LinkError, link_signer
+from bot.services import Services
 from bot.web.settings import postmortem_settings
 
 

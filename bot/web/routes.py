@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.adapters.links import LinkError
 from bot.flows.postmortem.archive import archive_after_edit
 from bot.flows.postmortem.docs import load_postmortem, names_for
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.web.auth import Access, authorize
 from bot.web.html import error_page, html_response, json_error, with_headers
-from bot.adapters.links import LinkError
 from bot.web.list_page import render_list
 from bot.web.postmortem_page import render_postmortem
 from incident import postmortem_stats

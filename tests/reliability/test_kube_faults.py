@@ -10,10 +10,10 @@ from typing import Any
 
 import redis
 
+from tests.e2e.test_declare import setup_finished
 from tests.reliability.slack_steps import confirm_value, seed_rollback_target
 from tests.reliability.tally import Tally
 from tests.reliability.world import NS, World, free_port
-from tests.test_declare import setup_finished
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from typing import Any
 from warroom_sandbox.slack_driver import SlackDriver
 from warroom_sandbox.testbed import SIGNING_SECRET
 
+from tests.e2e.test_declare import setup_finished
 from tests.reliability.slack_steps import confirm_value, seed_rollback_target
 from tests.reliability.tally import Tally
 from tests.reliability.world import NS, World, free_port
-from tests.test_declare import setup_finished
 
 SHORT_GRACE = {"WARROOM_SHUTDOWN_GRACE_S": "1"}
 

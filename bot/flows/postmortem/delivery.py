@@ -17,12 +17,12 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.adapters.links import link_expiry, link_signer
 from bot.flows.declare.setup import named_channels
 from bot.flows.postmortem.archive import Archived, archive_postmortem
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack.channels import ChannelMissing
-from bot.adapters.links import link_expiry, link_signer
 from incident import event_kinds as K
 from incident import postmortem, review, timeline
 from incident.escaping import escape_mrkdwn

@@ -21,14 +21,14 @@ import pytest
 from moto.server import ThreadedMotoServer
 from starlette.applications import Starlette
 
+from bot.adapters.links import ALL, LinkSigner, link_signer
 from bot.services import Services
 from bot.web.html import CSP
-from bot.adapters.links import ALL, LinkSigner, link_signer
 from bot.web.routes import postmortem_routes
 from bot.web.settings import PostmortemSettings
 from incident import event_kinds as K
 from incident import timeline
-from tests.postmortem_support import (
+from tests.e2e.postmortem_support import (
     DBA,
     IC,
     LoopThread,
@@ -44,7 +44,7 @@ from tests.postmortem_support import (
 API_TOKEN = "api-token-for-tests"
 BUCKET = "warroom-web-archive"
 XSS_TITLE = "<script>alert(1)</script> Checkout down"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
     "--headless",

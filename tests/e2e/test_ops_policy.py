@@ -14,8 +14,16 @@ from warroom_sandbox.testbed import Testbed
 from bot.adapters.catalog.load import load_catalog
 from bot.adapters.catalog.model import CatalogError
 from bot.flows.operations.core import OpsSettings
-from tests.test_operations import NS, actions, confirm_value, declare, image_of, set_image, texts
-from tests.test_operations import cluster as _cluster
+from tests.e2e.test_operations import (
+    NS,
+    actions,
+    confirm_value,
+    declare,
+    image_of,
+    set_image,
+    texts,
+)
+from tests.e2e.test_operations import cluster as _cluster
 
 cluster = _cluster  # the fake cluster fixture, shared with test_operations
 

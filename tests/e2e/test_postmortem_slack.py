@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import httpx
 from warroom_sandbox.testbed import Testbed
 
-from tests.test_lifecycle import _confirm_payload, declared
+from tests.e2e.test_lifecycle import _confirm_payload, declared
 
 LINK = re.compile(r"<(https?://[^|>]+/postmortems/1\?[^|>]+)")
 

@@ -22,10 +22,10 @@ from handlers.operations_card import (
     SCALE,
     SCALE_VIEW,
 )
-from tests.test_card_buttons import modal, press
-from tests.test_lifecycle import card, declared
-from tests.test_operations import NS, actions, image_of, set_image
-from tests.test_operations import cluster as _cluster
+from tests.e2e.test_card_buttons import modal, press
+from tests.e2e.test_lifecycle import card, declared
+from tests.e2e.test_operations import NS, actions, image_of, set_image
+from tests.e2e.test_operations import cluster as _cluster
 
 cluster = _cluster  # the fake cluster fixture, shared with test_operations
 

@@ -14,7 +14,7 @@ from warroom_sandbox.fake_cluster.resources import DEPLOYMENTS
 from warroom_sandbox.testbed import Testbed
 
 from bot.adapters.kube import load_api_client
-from tests.test_declare import setup_finished
+from tests.e2e.test_declare import setup_finished
 
 NS = "prod"
 

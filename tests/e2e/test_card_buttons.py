@@ -8,7 +8,7 @@ import time
 
 from warroom_sandbox.testbed import Testbed
 
-from tests.test_lifecycle import (
+from tests.e2e.test_lifecycle import (
     card,
     card_edits,
     declared,

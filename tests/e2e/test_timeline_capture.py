@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 from warroom_sandbox.slack_driver import reaction_event
 from warroom_sandbox.testbed import Testbed
 
-from tests.test_lifecycle import declared, events
+from tests.e2e.test_lifecycle import declared, events
 
 
 def pin_event(

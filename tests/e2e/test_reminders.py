@@ -15,7 +15,7 @@ from bot.flows.reminders.loop import PAUSED
 from incident import reminders
 from incident.models import Incident, TimelineEvent
 from incident.severity import DEFAULT_POLICY
-from tests.test_lifecycle import declared, events, incidents_channel_texts
+from tests.e2e.test_lifecycle import declared, events, incidents_channel_texts
 
 TICK_S = 0.05
 

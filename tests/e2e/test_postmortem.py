@@ -18,9 +18,9 @@ from moto.server import ThreadedMotoServer
 from sqlalchemy import MetaData, create_engine, select
 
 from bot.adapters.db import normalise_url
+from bot.adapters.links import link_signer
 from bot.flows.postmortem.delivery import due_review_reminders, on_resolved
 from bot.services import Services
-from bot.adapters.links import link_signer
 from bot.web.settings import EXTRAS_KEY, PostmortemSettings
 from handlers import postmortem as pm_handlers
 from handlers.subcommands import CommandCall
@@ -30,7 +30,7 @@ from incident.models import Base, TimelineEvent
 from incident.postmortem_models import PostmortemRecord
 from incident.postmortem_render import to_dict, to_markdown
 from incident.postmortem_sections import SectionConflict, save_section
-from tests.postmortem_support import (
+from tests.e2e.postmortem_support import (
     DBA,
     IC,
     IC2,

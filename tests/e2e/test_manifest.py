@@ -17,9 +17,9 @@ from warroom_sandbox.testbed import Testbed
 
 from bot.http.app import listener_modules
 from bot.slack.ui import card_buttons
-from tests.test_lifecycle import declared
+from tests.e2e.test_lifecycle import declared
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 
 # The bot scopes each Web API method needs (api.slack.com/methods); None: no scope.

@@ -16,7 +16,7 @@ from warroom_sandbox.fake_cluster.resources import DEPLOYMENTS
 from warroom_sandbox.testbed import Testbed
 
 from bot.flows.operations.core import OpsSettings
-from tests.test_operations import actions, declare
+from tests.e2e.test_operations import actions, declare
 
 NS = "prod"
 
