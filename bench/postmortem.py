@@ -29,11 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 from starlette.applications import Starlette  # noqa: E402
 
-from bot.adapters.links import link_signer  # noqa: E402
+from bot.flows.postmortem.links import link_signer  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.web.postmortem_page import render_postmortem  # noqa: E402
 from bot.web.routes import postmortem_routes  # noqa: E402
-from bot.web.settings import PostmortemSettings  # noqa: E402
 from incident import postmortem  # noqa: E402
 from incident.postmortem import PostMortem  # noqa: E402
 from incident.postmortem_render import to_dict, to_markdown  # noqa: E402
@@ -207,8 +206,7 @@ def main() -> None:
     print(f"embedded Postgres in {tmp} …", flush=True)
     pg = start_postgres(tmp)
     loop = LoopThread()
-    settings = PostmortemSettings(_env_file=None, web_secret="bench")  # type: ignore[call-arg]
-    services = make_services(pg.url, pm_settings=settings)
+    services = make_services(pg.url, settings={"warroom_web_secret": "bench"})
     try:
         results = bench_sizes(loop, services, sizes, args.runs)
         print_growth(results)

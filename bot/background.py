@@ -1,6 +1,7 @@
-"""Background loops every replica runs (reminders, escalations, follow-ups). Modules add a
-factory with `@background_task`; the server starts them at start-up and cancels them on
-shutdown. Loops must be safe to run in several replicas at once (use bot.locks).
+"""Background loops every replica runs (reminders, escalations, follow-ups). A loop function
+is declared with `@background_task` (its name, and how it stops); the server starts the
+explicit list it is handed (`bot.flows.loops.LOOPS`) and cancels them on shutdown. Loops must
+be safe to run in several replicas at once (use bot.locks).
 
 A loop that waits with `await background.idle(seconds)` instead of `asyncio.sleep` is stopped
 only there, between two rounds of work, so a shutdown never cuts a round in half (a reminder
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -21,21 +22,28 @@ from bot.services import Services
 
 log = get_logger(__name__)
 TaskFactory = Callable[[Services], Awaitable[None]]
-_FACTORIES: dict[str, TaskFactory] = {}
-_COOPERATIVE: set[str] = set()
 
 
-def background_task(
-    name: str, *, stops_at_idle: bool = False
-) -> Callable[[TaskFactory], TaskFactory]:
-    """``stops_at_idle=True``: the loop waits with `idle()`, so a shutdown lets its current
+@dataclass(frozen=True)
+class Loop:
+    """A loop function with what the server needs to run it; calling it runs the function
+    (tests and the sandbox run a loop by hand)."""
+
+    name: str
+    run: TaskFactory
+    stops_at_idle: bool = False
+
+    def __call__(self, services: Services) -> Awaitable[None]:
+        return self.run(services)
+
+
+def background_task(name: str, *, stops_at_idle: bool = False) -> Callable[[TaskFactory], Loop]:
+    """Declares a loop; it runs only when listed in what the server hands `start_all`.
+    ``stops_at_idle=True``: the loop waits with `idle()`, so a shutdown lets its current
     round finish even before it first reached `idle()`."""
 
-    def wrap(fn: TaskFactory) -> TaskFactory:
-        _FACTORIES[name] = fn
-        if stops_at_idle:
-            _COOPERATIVE.add(name)
-        return fn
+    def wrap(fn: TaskFactory) -> Loop:
+        return Loop(name, fn, stops_at_idle)
 
     return wrap
 
@@ -88,39 +96,26 @@ async def _guarded(name: str, factory: TaskFactory, services: Services) -> None:
             await idle(5)
 
 
-async def _run_loop(name: str, factory: TaskFactory, services: Services) -> None:
-    ctl = _Control(cooperative=name in _COOPERATIVE)
+async def _run_loop(loop: Loop, services: Services) -> None:
+    ctl = _Control(cooperative=loop.stops_at_idle)
     _CONTROL.set(ctl)  # this task's own context
     task = asyncio.current_task()
     assert task is not None
     _CONTROLS[task] = ctl
     try:
-        await _guarded(name, factory, services)
+        await _guarded(loop.name, loop.run, services)
     except _Stop:
         return
     finally:
         _CONTROLS.pop(task, None)
 
 
-# Modules whose loops every replica runs; imported here so registering one is one line.
-LOOP_MODULES = (
-    "bot.flows.reminders.loop",
-    "bot.flows.reminders.review",
-    "bot.flows.operations.watch",
-)
-
-
-def start_all(services: Services) -> list[asyncio.Task]:
-    import importlib
-
-    for name in LOOP_MODULES:
-        importlib.import_module(name)
-    if services.extras.get("background_disabled"):
+def start_all(services: Services, loops: Iterable[Loop]) -> list[asyncio.Task]:
+    """One task per loop; none when `services.background_enabled` is off (the sandbox and
+    some tests run loops by hand)."""
+    if not services.background_enabled:
         return []
-    return [
-        asyncio.create_task(_run_loop(name, f, services), name=name)
-        for name, f in _FACTORIES.items()
-    ]
+    return [asyncio.create_task(_run_loop(loop, services), name=loop.name) for loop in loops]
 
 
 async def stop_all(tasks: list[asyncio.Task], grace_s: float = 0.0) -> dict[str, int]:

@@ -9,10 +9,14 @@ import argparse
 import asyncio
 import sys
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
-from bot.config import SettingsError, load_settings
+from bot.config import Settings, SettingsError
 from bot.version import VERSION
 from incident.severity import PolicyError
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 
 def _fail(message: str) -> int:
@@ -21,21 +25,18 @@ def _fail(message: str) -> int:
 
 
 def cmd_serve(_: argparse.Namespace) -> int:
-    settings = load_settings()
-    settings.require_slack()
-
     from bot import logging_setup
-    from bot.bootstrap import build_services, prepare_stores
+    from bot.bootstrap import build_services, load_config, prepare_stores
     from bot.http.server import build_asgi, run_uvicorn
-    from bot.http.shutdown import settings_from_env
     from bot.sentry import init_sentry
 
-    shutdown = settings_from_env()
+    config = load_config(require_slack=True)  # every bad variable and file in one line
+    settings = config.settings
     logging_setup.configure(settings.log_level)
     init_sentry(settings.sentry_dsn, VERSION)
     stores = prepare_stores(settings)
-    services = build_services(settings, stores)
-    asgi = build_asgi(services, on_shutdown=services.close, shutdown=shutdown)
+    services = build_services(settings, stores, catalog=config.catalog, policy=config.policy)
+    asgi = build_asgi(services, on_shutdown=services.close, shutdown=settings.shutdown)
     if settings.slack_app_token:
         return _serve_socket_mode(asgi, settings)
     logging_setup.get_logger().info("serving", host=settings.host, port=settings.port)
@@ -43,7 +44,7 @@ def cmd_serve(_: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_socket_mode(asgi: object, settings: object) -> int:
+def _serve_socket_mode(asgi: Starlette, settings: Settings) -> int:
     """Socket Mode for Slack; HTTP still serves /healthz and /metrics."""
     import uvicorn
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -51,13 +52,13 @@ def _serve_socket_mode(asgi: object, settings: object) -> int:
     from bot.http.shutdown import WarroomServer
 
     async def main() -> None:
-        handler = AsyncSocketModeHandler(asgi.state.bolt, settings.slack_app_token)  # type: ignore[attr-defined]
+        handler = AsyncSocketModeHandler(asgi.state.bolt, settings.slack_app_token)
         await handler.connect_async()
-        drain = asgi.state.drain  # type: ignore[attr-defined]
+        drain = asgi.state.drain
         config = uvicorn.Config(
             asgi,
-            host=settings.host,  # type: ignore[attr-defined]
-            port=settings.port,  # type: ignore[attr-defined]
+            host=settings.host,
+            port=settings.port,
             log_level="warning",
             timeout_graceful_shutdown=int(drain.settings.grace_s),
         )
@@ -71,10 +72,9 @@ def _serve_socket_mode(asgi: object, settings: object) -> int:
 
 
 def cmd_db_upgrade(_: argparse.Namespace) -> int:
-    from bot.bootstrap import prepare_stores
+    from bot.bootstrap import load_config, prepare_stores
 
-    settings = load_settings()
-    prepare_stores(settings)
+    prepare_stores(load_config().settings)
     print("database schema is up to date")
     return 0
 

@@ -178,19 +178,7 @@ class Settings(BaseSettings):
         return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
 
     def slack_problems(self) -> list[str]:
-        """`serve` talks to a real workspace, so both credentials must be there."""
-        problems = []
-        if not self.slack_bot_token:
-            problems.append("SLACK_BOT_TOKEN: missing (needed by `warroom serve`)")
-        if not self.slack_signing_secret and not self.slack_app_token:
-            problems.append(
-                "SLACK_SIGNING_SECRET: missing (or set SLACK_APP_TOKEN for Socket Mode)"
-            )
-        return problems
-
-    def require_slack(self) -> None:
-        if problems := self.slack_problems():
-            raise SettingsError("; ".join(problems))
+        return _slack_problems(self)
 
 
 class SettingsError(Exception):
@@ -220,6 +208,44 @@ def describe(exc: ValidationError) -> list[str]:
     return problems
 
 
+class _Plain(BaseSettings):
+    """The settings that cannot be invalid themselves (plain strings and paths), read on
+    their own when the rest is: the one line then still names a missing Slack credential and
+    a bad catalog or policy file."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    policy_file: Path | None = None
+    catalog_file: Path | None = None
+
+
+def _slack_problems(given: Settings | _Plain) -> list[str]:
+    """`serve` talks to a real workspace, so both credentials must be there."""
+    problems = []
+    if not given.slack_bot_token:
+        problems.append("SLACK_BOT_TOKEN: missing (needed by `warroom serve`)")
+    if not given.slack_signing_secret and not given.slack_app_token:
+        problems.append("SLACK_SIGNING_SECRET: missing (or set SLACK_APP_TOKEN for Socket Mode)")
+    return problems
+
+
+def _plain(**overrides: object) -> _Plain | None:
+    try:
+        return _Plain(**overrides)  # type: ignore[arg-type]
+    except ValidationError:
+        return None
+
+
+def file_paths(**overrides: object) -> tuple[Path | None, Path | None]:
+    """(POLICY_FILE, CATALOG_FILE) as configured, even when the rest of the settings is not
+    valid; (None, None) when they cannot be read either."""
+    plain = _plain(**overrides)
+    return (plain.policy_file, plain.catalog_file) if plain else (None, None)
+
+
 def load_settings(*, require_slack: bool = False, **overrides: object) -> Settings:
     """The validated settings, or SettingsError naming every bad variable at once."""
     problems: list[str] = []
@@ -228,8 +254,10 @@ def load_settings(*, require_slack: bool = False, **overrides: object) -> Settin
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems.extend(describe(exc))
-    if settings is not None and require_slack:
-        problems.extend(settings.slack_problems())
+    if require_slack:
+        given = settings if settings is not None else _plain(**overrides)
+        if given is not None:
+            problems.extend(_slack_problems(given))
     if problems or settings is None:
         raise SettingsError("; ".join(problems))
     return settings

@@ -40,7 +40,7 @@ class Caches:
     # handle -> (monotonic expiry, members)
     usergroup_members: dict[str, tuple[float, frozenset[str]]] = field(default_factory=dict)
     user_names: dict[str, str | None] = field(default_factory=dict)
-    # channel id -> incident number (0: not an incident channel)
+    # channel id -> incident number (hits only: a channel's incident may not be stored yet)
     incident_channels: dict[str, int] = field(default_factory=dict)
     # rollout follows this replica could not reach: follow id -> retry after (monotonic)
     rollout_skips: dict[str, float] = field(default_factory=dict)
@@ -64,7 +64,7 @@ class Services:
     reminders_paused: bool = False
     channels: NamedChannels = field(init=False)
     setup_slots: asyncio.Semaphore = field(init=False)
-    link_signer: LinkSigner | None = None  # made on first use (bot.adapters.links)
+    link_signer: LinkSigner | None = None  # made on first use (bot.flows.postmortem.links)
     pin_batchers: Any = None  # made on first use (bot.flows.capture)
 
     def __post_init__(self) -> None:

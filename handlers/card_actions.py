@@ -1,5 +1,6 @@
 """The incident card's buttons and the modals they open: Acknowledge, Post update, Change
-severity, Assign commander, Resolve.
+severity, Assign commander, Resolve. The modals themselves are built in
+bot.slack.ui.card_modals; this module answers the presses and the submissions.
 
 A press is applied once: Slack's retries repeat the action's `action_ts`, which keys the
 timeline event (or, for a button that only opens a modal, a Redis once-marker); a modal
@@ -8,192 +9,48 @@ submission is keyed on its view id. A button on a resolved incident says so and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from bot.adapters.locks import LockUnavailable
 from bot.flows.errors import user_message
 from bot.flows.lifecycle import service as lifecycle_service
-from bot.flows.lifecycle.service import Rule, confirmation, problems_text
+from bot.flows.lifecycle.service import Rule, confirmation, problems_text, rule_of
 from bot.logging_setup import get_logger
 from bot.services import Services
-from bot.slack.ui import card_buttons
-from bot.slack.ui.blocks import severity_options, view_value
+from bot.slack import channels
+from bot.slack.ui.blocks import view_value
 from bot.slack.ui.card_buttons import (
     ACK,
     COMMANDER,
     COMMANDER_VIEW,
     RESOLVE,
-    RESOLVE_CONFIRM,
     RESOLVE_VIEW,
     SEVERITY,
     SEVERITY_VIEW,
     UPDATE,
     UPDATE_VIEW,
-    CardButton,
 )
-from bot.slack.ui.elements import plain
+from bot.slack.ui.card_modals import (
+    commander_modal,
+    read_metadata,
+    resolve_modal,
+    severity_modal,
+    update_modal,
+)
 from incident import lifecycle, permissions
-from incident.lifecycle import LifecycleError, Outcome
-from incident.models import Incident, Status
+from incident.lifecycle import LifecycleError
+from incident.models import Incident
+from incident.severity import SeverityError, parse_severity
 
 log = get_logger(__name__)
 
 NO_INCIDENT = "This form does not name an incident; nothing was done."
+NO_INCIDENT_BUTTON = "⚠️ This button does not name an incident; nothing was done."
 PRESS_MEMORY_S = 600  # how long a modal-opening press is remembered against Slack retries
-
-card_buttons.add(CardButton(ACK, "Acknowledge", style="primary", order=10))
-card_buttons.add(CardButton(UPDATE, "Post update", order=20))
-card_buttons.add(CardButton(SEVERITY, "Change severity", order=30))
-card_buttons.add(CardButton(COMMANDER, "Assign commander", order=40))
-card_buttons.add(CardButton(RESOLVE, "Resolve", style="danger", confirm=RESOLVE_CONFIRM, order=90))
-
-
-# -- modals -------------------------------------------------------------------------------
-
-
-def _metadata(incident: Incident, channel: str | None) -> str:
-    return json.dumps({"n": incident.number, "c": channel or incident.channel_id or ""})
-
-
-def _modal(
-    callback_id: str, title: str, submit: str, incident: Incident, channel: str | None, blocks: list
-) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": callback_id,
-        "private_metadata": _metadata(incident, channel),
-        "title": plain(title[:24]),
-        "submit": plain(submit),
-        "close": plain("Cancel"),
-        "blocks": [
-            {
-                "type": "context",
-                "elements": [
-                    {"type": "plain_text", "text": f"Incident #{incident.number}: {incident.title}"}
-                ],
-            },
-            *blocks,
-        ],
-    }
-
-
-def _text_input(
-    block_id: str, label: str, *, initial: str | None = None, optional: bool = False
-) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": "value",
-        "multiline": True,
-        "max_length": lifecycle.MAX_TEXT,
-    }
-    if initial:
-        element["initial_value"] = initial[: lifecycle.MAX_TEXT]
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": plain(label),
-        "element": element,
-    }
-
-
-def _status_options() -> list[dict[str, Any]]:
-    return [
-        {"text": plain(s.value.capitalize()), "value": s.value}
-        for s in Status
-        if s is not Status.RESOLVED
-    ]
-
-
-def update_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
-    options = _status_options()
-    initial = next((o for o in options if o["value"] == incident.status), options[0])
-    return _modal(
-        UPDATE_VIEW,
-        "Post an update",
-        "Post",
-        incident,
-        channel,
-        [
-            {
-                "type": "input",
-                "block_id": "status",
-                "label": plain("Status"),
-                "element": {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "options": options,
-                    "initial_option": initial,
-                },
-            },
-            _text_input("message", "What is happening now?"),
-            _text_input("impact", "Impact", initial=incident.impact, optional=True),
-        ],
-    )
-
-
-def severity_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
-    options = severity_options()
-    initial = next(o for o in options if o["value"] == incident.severity)
-    return _modal(
-        SEVERITY_VIEW,
-        "Change severity",
-        "Change",
-        incident,
-        channel,
-        [
-            {
-                "type": "input",
-                "block_id": "severity",
-                "label": plain("Severity"),
-                "element": {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "options": options,
-                    "initial_option": initial,
-                },
-            }
-        ],
-    )
-
-
-def commander_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
-    return _modal(
-        COMMANDER_VIEW,
-        "Assign commander",
-        "Assign",
-        incident,
-        channel,
-        [
-            {
-                "type": "input",
-                "block_id": "commander",
-                "label": plain("Incident commander"),
-                "element": {
-                    "type": "users_select",
-                    "action_id": "value",
-                    "initial_user": incident.commander_id,
-                },
-            }
-        ],
-    )
-
-
-def resolve_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
-    return _modal(
-        RESOLVE_VIEW,
-        "Resolve incident",
-        "Resolve",
-        incident,
-        channel,
-        [_text_input("summary", "Summary: what happened and how it was fixed")],
-    )
 
 
 # -- presses ------------------------------------------------------------------------------
@@ -254,7 +111,7 @@ def _press_listener(
         services: Services = context["services"]
         press = press_of(body)
         if press.number is None:
-            await ephemeral(respond, "⚠️ This button does not name an incident; nothing was done.")
+            await ephemeral(respond, NO_INCIDENT_BUTTON)
             return
         try:
             if not await first_press(services, press):
@@ -271,10 +128,7 @@ def _press_listener(
 
 async def _acknowledge(services: Services, press: Press, respond: Any) -> None:
     assert press.number is not None
-
-    async def rule(session: Any, inc: Incident, now: Any) -> Outcome:
-        return await lifecycle.acknowledge(session, inc, actor=press.user, now=now, key=press.key)
-
+    rule = rule_of(lifecycle.acknowledge, actor=press.user, key=press.key)
     applied = await lifecycle_service.apply(
         services, press.number, rule, actor=press.user, key=press.key
     )
@@ -317,14 +171,12 @@ class Submission:
 
 
 def submission_of(body: dict[str, Any], view: dict[str, Any]) -> Submission | None:
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-        number = int(meta["n"])
-    except (ValueError, KeyError, TypeError):
+    if (meta := read_metadata(view)) is None:
         return None
+    number, channel = meta
     return Submission(
         number=number,
-        channel=meta.get("c") or None,
+        channel=channel,
         user=body["user"]["id"],
         view_id=str(view.get("id") or ""),
         values=(view.get("state") or {}).get("values") or {},
@@ -333,16 +185,7 @@ def submission_of(body: dict[str, Any], view: dict[str, Any]) -> Submission | No
 
 async def tell(services: Services, user: str, channel: str | None, text: str) -> None:
     """A modal has no response_url: an ephemeral where the person was, else a DM."""
-    if channel:
-        try:
-            await services.slack.chat_postEphemeral(channel=channel, user=user, text=text)
-            return
-        except SlackApiError:
-            pass
-    try:
-        await services.slack.chat_postMessage(channel=user, text=text)
-    except SlackApiError as exc:
-        log.warning("could not tell the user", error=exc.response.get("error"))
+    await channels.tell(services.slack, user, channel, text)
 
 
 RuleOrErrors = Rule | dict[str, str]
@@ -406,59 +249,31 @@ def _update_rule(sub: Submission) -> RuleOrErrors:
         return {"message": "Write what is happening now."}
     status = view_value(sub.values, "status")
     impact = view_value(sub.values, "impact")
-
-    async def rule(session: Any, inc: Incident, now: Any) -> Outcome:
-        return await lifecycle.post_update(
-            session,
-            inc,
-            message,
-            actor=sub.user,
-            now=now,
-            status=status,
-            impact=impact,
-            key=sub.key,
-        )
-
-    return rule
+    return rule_of(
+        lifecycle.post_update, message, actor=sub.user, key=sub.key, status=status, impact=impact
+    )
 
 
 def _severity_rule(sub: Submission) -> RuleOrErrors:
-    severity = view_value(sub.values, "severity") or ""
     try:
-        severity = lifecycle.parse_severity(severity)
-    except LifecycleError as exc:
+        severity = parse_severity(view_value(sub.values, "severity") or "")
+    except SeverityError as exc:
         return {"severity": str(exc)}
-
-    async def rule(session: Any, inc: Incident, now: Any) -> Outcome:
-        return await lifecycle.set_severity(
-            session, inc, severity, actor=sub.user, now=now, key=sub.key
-        )
-
-    return rule
+    return rule_of(lifecycle.set_severity, severity, actor=sub.user, key=sub.key)
 
 
 def _commander_rule(sub: Submission) -> RuleOrErrors:
     user = view_value(sub.values, "commander")
     if not user:
         return {"commander": "Pick the new incident commander."}
-
-    async def rule(session: Any, inc: Incident, now: Any) -> Outcome:
-        return await lifecycle.set_commander(
-            session, inc, user, actor=sub.user, now=now, key=sub.key
-        )
-
-    return rule
+    return rule_of(lifecycle.set_commander, user, actor=sub.user, key=sub.key)
 
 
 def _resolve_rule(sub: Submission) -> RuleOrErrors:
     summary = (view_value(sub.values, "summary") or "").strip()
     if not summary:
         return {"summary": "Write a short summary: what happened and how it was fixed."}
-
-    async def rule(session: Any, inc: Incident, now: Any) -> Outcome:
-        return await lifecycle.resolve(session, inc, summary, actor=sub.user, now=now, key=sub.key)
-
-    return rule
+    return rule_of(lifecycle.resolve, summary, actor=sub.user, key=sub.key)
 
 
 async def open_update_modal(
@@ -468,7 +283,7 @@ async def open_update_modal(
     await services.slack.views_open(trigger_id=trigger_id, view=update_modal(incident, channel))
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, services: Services) -> None:
     app.action(ACK)(_press_listener(_acknowledge))
     app.action(UPDATE)(_press_listener(_opener(update_modal, None)))
     app.action(SEVERITY)(_press_listener(_opener(severity_modal, permissions.SEVERITY)))

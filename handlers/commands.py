@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.flows.errors import user_message
 from bot.logging_setup import get_logger
 from bot.metrics import REQUESTS
+from bot.services import Services
 from handlers.subcommands import CommandCall, lookup, subcommand, usage_text
 from incident.escaping import escape_mrkdwn
 
@@ -80,5 +81,5 @@ async def handle_incident_command(ack: Any, respond: Any, body: dict, context: d
             await ack_once()
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, services: Services) -> None:
     app.command("/incident")(handle_incident_command)

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from bot.flows.declare import setup as declare_flow
 from bot.logging_setup import get_logger
 from bot.services import Services
-from bot.slack.ui.blocks import DECLARE_CALLBACK, declare_modal, view_value
+from bot.slack.channels import tell
+from bot.slack.ui.blocks import DECLARE_CALLBACK, MAX_IMPACT, declare_modal, view_value
 from handlers.incident_context import incident_for_call
 from handlers.subcommands import CommandCall, subcommand
-from incident.declaration import DeclarationError, clean_title, parse_declare, parse_severity
+from incident.declaration import DeclarationError, clean_title, parse_declare
+from incident.severity import SeverityError, parse_severity
 
 log = get_logger(__name__)
 
 
-def responder(call: CommandCall):
+def responder(call: CommandCall) -> Callable[[str], Awaitable[None]]:
+    """Where the declarer hears the outcome: the command's response_url, only to them."""
+
     async def notify(text: str) -> None:
         await call.respond(text=text, response_type="ephemeral", replace_original=False)
 
@@ -72,17 +76,6 @@ async def repair_command(call: CommandCall) -> None:
     await responder(call)(declare_flow.outcome_message(call.services, outcome))
 
 
-async def _tell(services: Services, user: str, channel: str | None, text: str) -> None:
-    """A modal has no response_url: tell the declarer where they were, else by DM."""
-    if channel:
-        try:
-            await services.slack.chat_postEphemeral(channel=channel, user=user, text=text)
-            return
-        except SlackApiError:
-            pass
-    await services.slack.chat_postMessage(channel=user, text=text)
-
-
 async def handle_declare_submission(ack: Any, body: dict, view: dict, context: dict) -> None:
     services: Services = context["services"]
     values = view["state"]["values"]
@@ -95,9 +88,9 @@ async def handle_declare_submission(ack: Any, body: dict, view: dict, context: d
     severity = services.settings.default_severity
     try:
         severity = parse_severity(view_value(values, "severity") or "")
-    except DeclarationError as exc:
+    except SeverityError as exc:
         errors["severity"] = str(exc)
-    impact = (view_value(values, "impact") or "").strip()[:2000] or None
+    impact = (view_value(values, "impact") or "").strip()[:MAX_IMPACT] or None
     user = body["user"]["id"]
     commander = view_value(values, "commander") or user
     if errors:
@@ -107,7 +100,7 @@ async def handle_declare_submission(ack: Any, body: dict, view: dict, context: d
     origin = view.get("private_metadata") or None
 
     async def notify(text: str) -> None:
-        await _tell(services, user, origin, text)
+        await tell(services.slack, user, origin, text)
 
     await declare_flow.declare_incident(
         services,
@@ -121,5 +114,5 @@ async def handle_declare_submission(ack: Any, body: dict, view: dict, context: d
     )
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, services: Services) -> None:
     app.view(DECLARE_CALLBACK)(handle_declare_submission)

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
+from bot.slack.ui.incident_text import short_open_list
 from handlers.subcommands import CommandCall
 from incident import registry
 from incident.escaping import escape_mrkdwn
 from incident.models import Incident
 
 MAX_NUMBER = 2**31 - 1  # incidents.number is a Postgres integer
-
-
-def _open_list(incidents: list[Incident]) -> str:
-    if not incidents:
-        return "There are no open incidents."
-    lines = [
-        f"• #{i.number} {i.severity} — {escape_mrkdwn(i.title[:60])}"
-        + (f" <#{i.channel_id}>" if i.channel_id else "")
-        for i in incidents[:20]
-    ]
-    return "Open incidents:\n" + "\n".join(lines)
 
 
 async def incident_for_call(call: CommandCall, *, number_arg: bool = True) -> Incident | None:
@@ -43,7 +33,7 @@ async def incident_for_call(call: CommandCall, *, number_arg: bool = True) -> In
                 text="This is not an incident channel. Run the command in the incident's channel"
                 + (" or give its number" if number_arg else "")
                 + ".\n"
-                + _open_list(others)
+                + short_open_list(others)
             )
             return None
     return inc

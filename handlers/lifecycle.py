@@ -7,7 +7,6 @@ first (`/incident sev 12 SEV1`), and without one the person gets the list of ope
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -15,29 +14,37 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.flows.errors import user_message
 from bot.flows.lifecycle import service as lifecycle_service
-from bot.flows.lifecycle.service import Rule, confirmation, problems_text
-from bot.flows.reminders import loop as _scheduler  # noqa: F401 - importing starts the reminder loop
+from bot.flows.lifecycle.service import Rule, confirmation, problems_text, rule_of
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack.people import find_user_id
-from bot.slack.ui.elements import button, mrkdwn_section
-from handlers.card_actions import ephemeral, first_press, open_update_modal, press_of
+from bot.slack.ui.card_buttons import RESOLVE_CANCEL, RESOLVE_CONFIRM
+from bot.slack.ui.incident_text import (
+    open_list,
+    read_resolve_value,
+    resolve_question,
+    shown_on_timeline,
+    timeline_lines,
+)
+from handlers.card_actions import (
+    NO_INCIDENT_BUTTON,
+    ephemeral,
+    first_press,
+    open_update_modal,
+    press_of,
+)
 from handlers.incident_context import incident_for_call
 from handlers.subcommands import CommandCall, subcommand
-from incident import event_kinds as K
 from incident import lifecycle, permissions, registry, timeline
 from incident.card import status_label
 from incident.escaping import escape_mrkdwn
-from incident.lifecycle import LifecycleError, Outcome
-from incident.models import Incident, Status, TimelineEvent
-from incident.timefmt import duration_text, short_time, utc_text
+from incident.lifecycle import LifecycleError
+from incident.models import Incident, Status
+from incident.severity import SeverityError, parse_severity
 
 log = get_logger(__name__)
 
-RESOLVE_CONFIRM = "incident_resolve_confirm"
-RESOLVE_CANCEL = "incident_resolve_cancel"
 TIMELINE_PAGE = 20
-MAX_LINE = 200
 MAX_LISTED = 40
 # A button value holds at most 2000 characters, the summary travels in it.
 MAX_CONFIRM_SUMMARY = 1800
@@ -91,12 +98,7 @@ async def _run(
 async def ack_command(call: CommandCall) -> None:
     if (inc := await incident_for_call(call)) is None:
         return
-    key = command_key(call)
-
-    async def rule(session: Any, incident: Incident, now: Any) -> Outcome:
-        return await lifecycle.acknowledge(session, incident, actor=call.user_id, now=now, key=key)
-
-    await _run(call, inc, rule)
+    await _run(call, inc, rule_of(lifecycle.acknowledge, actor=call.user_id, key=command_key(call)))
 
 
 @subcommand(
@@ -116,13 +118,7 @@ async def update_command(call: CommandCall) -> None:
         await call.ack()
         await open_update_modal(call.services, inc, call.trigger_id, call.channel_id)
         return
-    key = command_key(call)
-
-    async def rule(session: Any, incident: Incident, now: Any) -> Outcome:
-        return await lifecycle.post_update(
-            session, incident, text, actor=call.user_id, now=now, key=key
-        )
-
+    rule = rule_of(lifecycle.post_update, text, actor=call.user_id, key=command_key(call))
     await _run(call, inc, rule)
 
 
@@ -144,21 +140,14 @@ async def status_command(call: CommandCall) -> None:
         )
         return
     try:
-        # escaped first: the refusal quotes what was typed (valid states have no <>&)
-        status = lifecycle.parse_status(escape_mrkdwn(wanted))
+        status = lifecycle.parse_status(wanted)
     except LifecycleError as exc:
         await call.ack(text=f"⚠️ {exc}")
         return
     if status == Status.RESOLVED.value:
         await _confirm_resolve(call, inc, None)
         return
-    key = command_key(call)
-
-    async def rule(session: Any, incident: Incident, now: Any) -> Outcome:
-        return await lifecycle.set_status(
-            session, incident, status, actor=call.user_id, now=now, key=key
-        )
-
+    rule = rule_of(lifecycle.set_status, status, actor=call.user_id, key=command_key(call))
     await _run(call, inc, rule)
 
 
@@ -167,17 +156,11 @@ async def severity_command(call: CommandCall) -> None:
     if (inc := await incident_for_call(call)) is None:
         return
     try:
-        severity = lifecycle.parse_severity(escape_mrkdwn(own_args(call, inc)))
-    except LifecycleError as exc:
+        severity = parse_severity(own_args(call, inc))
+    except SeverityError as exc:
         await call.ack(text=f"⚠️ {exc}")
         return
-    key = command_key(call)
-
-    async def rule(session: Any, incident: Incident, now: Any) -> Outcome:
-        return await lifecycle.set_severity(
-            session, incident, severity, actor=call.user_id, now=now, key=key
-        )
-
+    rule = rule_of(lifecycle.set_severity, severity, actor=call.user_id, key=command_key(call))
     await _run(call, inc, rule, permission=permissions.SEVERITY)
 
 
@@ -189,7 +172,7 @@ async def user_from_text(services: Services, text: str) -> str | None:
     if re.fullmatch(r"[UW][A-Z0-9]{2,}", text):
         return text
     if re.fullmatch(r"@?[\w.\-]+", text):
-        return await find_user_id(services, text)
+        return await find_user_id(services.slack, text)
     return None
 
 
@@ -213,13 +196,7 @@ async def commander_command(call: CommandCall) -> None:
             "Mention them, like `/incident ic @alice`."
         )
         return
-    key = command_key(call)
-
-    async def rule(session: Any, incident: Incident, now: Any) -> Outcome:
-        return await lifecycle.set_commander(
-            session, incident, user, actor=call.user_id, now=now, key=key
-        )
-
+    rule = rule_of(lifecycle.set_commander, user, actor=call.user_id, key=command_key(call))
     await _run(call, inc, rule, permission=permissions.COMMANDER)
 
 
@@ -236,63 +213,13 @@ async def note_command(call: CommandCall) -> None:
     cause = bool(re.match(r"(?i)(root[- ]?)?cause:", text))
     if cause:
         text = text.split(":", 1)[1]
-    key = command_key(call)
-
-    async def rule(session: Any, incident: Incident, now: Any) -> Outcome:
-        return await lifecycle.add_note(
-            session, incident, text, actor=call.user_id, now=now, cause_candidate=cause, key=key
-        )
-
+    rule = rule_of(
+        lifecycle.add_note, text, actor=call.user_id, key=command_key(call), cause_candidate=cause
+    )
     await _run(call, inc, rule)
 
 
 # -- timeline -----------------------------------------------------------------------------
-
-
-def _clip(text: str | None) -> str:
-    value = " ".join((text or "").split())
-    if len(value) > MAX_LINE:
-        value = value[: MAX_LINE - 1] + "…"
-    return escape_mrkdwn(value)
-
-
-def _detail(e: TimelineEvent) -> str:
-    data = e.data or {}
-    before, after = data.get("before"), data.get("after")
-    if e.kind in (K.STATUS, K.SEVERITY):
-        return f"{before} → {after}"
-    if e.kind == K.COMMANDER:
-        return f"<@{before}> → <@{after}>"
-    if e.kind == K.UPDATE:
-        prefix = f"[{status_label(data['status'])}] " if data.get("status") else ""
-        return prefix + _clip(e.text)
-    if e.kind == K.NOTE:
-        return ("root-cause candidate: " if data.get("cause_candidate") else "") + _clip(e.text)
-    if e.kind == K.DENIED:
-        return f"refused: {_clip(data.get('what'))}"
-    if e.kind in (K.REMINDER, K.ESCALATION):
-        return _clip(data.get("kind") or data.get("group") or "")
-    if e.kind == K.SETUP_FAILED:
-        return _clip(f"{data.get('step')}: {data.get('error')}")
-    return _clip(e.text)
-
-
-def timeline_lines(events: list[TimelineEvent]) -> list[str]:
-    lines: list[str] = []
-    day = None
-    for e in events:
-        when = short_time(e.occurred_at)
-        if e.occurred_at.date() != day:
-            day = e.occurred_at.date()
-            when = utc_text(e.occurred_at)
-        who = f" <@{e.actor}>" if e.actor else ""
-        detail = _detail(e)
-        lines.append(f"`{when}` *{e.kind}*{who}" + (f" — {detail}" if detail else ""))
-    return lines
-
-
-def _shown(e: TimelineEvent) -> bool:
-    return not e.kind.startswith(K.SETUP_PREFIX) or e.kind == K.SETUP_FAILED
 
 
 @subcommand("timeline", "/incident timeline [page]", "the incident's timeline, newest page last")
@@ -304,7 +231,7 @@ async def timeline_command(call: CommandCall) -> None:
         await call.ack(text="⚠️ The page is a number: `/incident timeline 2`.")
         return
     async with call.services.sessions() as session:
-        events = [e for e in await timeline.events(session, inc.number) if _shown(e)]
+        events = [e for e in await timeline.events(session, inc.number) if shown_on_timeline(e)]
     pages = max(1, -(-len(events) // TIMELINE_PAGE))
     page = int(arg) if arg else 1
     if not 1 <= page <= pages:
@@ -332,23 +259,8 @@ async def _confirm_resolve(call: CommandCall, inc: Incident, summary: str | None
     except LifecycleError as exc:
         await call.ack(text=f"⚠️ {exc}")
         return
-    value = json.dumps({"n": inc.number, "s": summary or ""})
-    shown = f"\n>{escape_mrkdwn(summary)}" if summary else "\n_No summary given._"
-    question = f"Resolve incident #{inc.number} (*{escape_mrkdwn(inc.title)}*)?{shown}"
-    await call.ack(
-        text=question,
-        blocks=[
-            mrkdwn_section(question),
-            {
-                "type": "actions",
-                "block_id": f"resolve:{inc.number}",
-                "elements": [
-                    button(RESOLVE_CONFIRM, "Confirm", value, style="danger"),
-                    button(RESOLVE_CANCEL, "Cancel", str(inc.number)),
-                ],
-            },
-        ],
-    )
+    question, blocks = resolve_question(inc, summary)
+    await call.ack(text=question, blocks=blocks)
 
 
 @subcommand("resolve", "/incident resolve [summary]", "resolve (asks to confirm first)", order=19)
@@ -370,20 +282,15 @@ async def on_resolve_confirm(ack: Any, body: dict, respond: Any, context: dict) 
     services: Services = context["services"]
     user = body["user"]["id"]
     action = (body.get("actions") or [{}])[0]
-    try:
-        value = json.loads(action.get("value") or "{}")
-        number, summary = int(value["n"]), str(value.get("s") or "") or None
-    except (ValueError, KeyError, TypeError):
-        await ephemeral(respond, "⚠️ This button does not name an incident; nothing was done.")
+    if (confirmed := read_resolve_value(action.get("value"))) is None:
+        await ephemeral(respond, NO_INCIDENT_BUTTON)
         return
+    number, summary = confirmed
     press = press_of(body)
     if not await first_press(services, press):
         return  # Slack's retry of a confirmation already handled
     key = press.key
-
-    async def rule(session: Any, incident: Incident, now: Any) -> Outcome:
-        return await lifecycle.resolve(session, incident, summary, actor=user, now=now, key=key)
-
+    rule = rule_of(lifecycle.resolve, summary, actor=user, key=key)
     try:
         applied = await lifecycle_service.apply(
             services, number, rule, actor=user, permission=permissions.RESOLVE, key=key
@@ -405,23 +312,11 @@ async def on_resolve_confirm(ack: Any, body: dict, respond: Any, context: dict) 
 
 async def on_resolve_cancel(ack: Any, body: dict, respond: Any) -> None:
     await ack()
-    number = (body.get("actions") or [{}])[0].get("value") or "?"
+    number = escape_mrkdwn(str((body.get("actions") or [{}])[0].get("value") or "?"))
     await respond(text=f"Not resolved: incident #{number} stays open.", replace_original=True)
 
 
 # -- list ---------------------------------------------------------------------------------
-
-
-def open_list(incidents: list[Incident], now: Any) -> str:
-    if not incidents:
-        return "There are no open incidents. 🎉"
-    lines = [
-        f"• *{i.severity}* #{i.number} {escape_mrkdwn(i.title[:80])} — "
-        f"{status_label(i.status)}, open {duration_text(now - i.declared_at)}, "
-        f"IC <@{i.commander_id}>" + (f" · <#{i.channel_id}>" if i.channel_id else "")
-        for i in incidents
-    ]
-    return f"*Open incidents ({len(incidents)}):*\n" + "\n".join(lines)
 
 
 @subcommand("list", "/incident list", "open incidents everywhere", order=30)
@@ -435,6 +330,6 @@ async def list_command(call: CommandCall) -> None:
     await call.ack(text=text)
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, services: Services) -> None:
     app.action(RESOLVE_CONFIRM)(on_resolve_confirm)
     app.action(RESOLVE_CANCEL)(on_resolve_cancel)

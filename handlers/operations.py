@@ -1,4 +1,8 @@
-"""`/incident rollback|history|scale|restart|check` and the Confirm/Cancel buttons they show."""
+"""`/incident rollback|history|scale|restart|check` and the Confirm/Cancel buttons they show.
+
+Listeners only: read the command, call the flow (`bot.flows.operations`, `bot.flows.checks`),
+show the answer (`bot.slack.ui.operations`). `parse` is the one reader of operation arguments.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,20 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.adapters import kube as kube_ops
 from bot.adapters.locks import LockUnavailable
-from bot.flows.operations import core as operations
+from bot.flows.checks.run import run_and_post, select_services
+from bot.flows.operations import policy
+from bot.flows.operations.errors import OpsError
+from bot.flows.operations.execute import execute
+from bot.flows.operations.plan import Located, history, locate, propose
+from bot.flows.operations.request import Request
 from bot.logging_setup import get_logger
 from bot.services import Services
+from bot.slack.ui import operations as ui
 from handlers.incident_context import incident_for_call
 from handlers.subcommands import CommandCall, subcommand
-from incident import event_kinds
-from incident.checks import render_mrkdwn, results_to_dicts, summarise
 from incident.escaping import escape_mrkdwn
 
 log = get_logger(__name__)
-
-CONFIRM = "ops_confirm"
-CANCEL = "ops_cancel"
 
 
 class UsageError(Exception):
@@ -75,9 +80,9 @@ def parse(args: str, usage: str, positional: int, *, to_revision: bool = False) 
     return out
 
 
-def locate(call: CommandCall, parsed: dict[str, Any]) -> operations.Located:
-    return operations.locate(
-        call.services, parsed["pos"][0], parsed["namespace"], parsed["cluster"]
+def _where(call: CommandCall, parsed: dict[str, Any]) -> Located:
+    return locate(
+        call.services.catalog.current, parsed["pos"][0], parsed["namespace"], parsed["cluster"]
     )
 
 
@@ -93,35 +98,26 @@ async def _propose(call: CommandCall, action: str, parsed: dict[str, Any], args:
     if inc is None:
         return
     try:
-        where = locate(call, parsed)
-        operations.validate(call.services, action, args)
-    except operations.OpsError as exc:
+        where = _where(call, parsed)
+        policy.check_input(call.services, action, args)
+    except OpsError as exc:
         await call.ack(text=f"⚠️ {escape_mrkdwn(str(exc))}")
         return
     await call.ack()
     try:
-        planned = await operations.plan(
-            call.services,
-            action,
-            where.namespace,
-            where.deployment,
-            inc.number,
-            args,
-            cluster=where.cluster,
-            actor=call.user_id,
-        )
-    except (kube_ops.KubeError, operations.OpsError) as exc:
+        planned = await propose(call.services, inc.number, call.user_id, action, where, args)
+    except (kube_ops.KubeError, OpsError) as exc:
         await _say(call, f"⚠️ {escape_mrkdwn(str(exc))}")
         return
     except Exception as exc:
         log.error("ops plan failed", action=action, error_type=type(exc).__name__)
         await _say(call, f"⚠️ Could not plan the {action}: {type(exc).__name__}.")
         return
-    dry = operations.dry_run_on(call.services)
+    req = planned.request
     await _say(
         call,
-        ("[dry run] " if dry else "") + planned.text,
-        operations.confirmation_blocks(planned, dry_run=dry),
+        ui.confirmation_text(planned.text, dry_run=planned.dry_run),
+        ui.confirmation_blocks(planned.text, req.to_value(), req.action, dry_run=planned.dry_run),
     )
 
 
@@ -175,40 +171,16 @@ async def history_command(call: CommandCall) -> None:
         await call.ack(text=f"⚠️ {escape_mrkdwn(str(exc))}")
         return
     try:
-        where = locate(call, parsed)
-    except operations.OpsError as exc:
+        where = _where(call, parsed)
+    except OpsError as exc:
         await call.ack(text=f"⚠️ {escape_mrkdwn(str(exc))}")
         return
     await call.ack()
     try:
-        text = await operations.history(
-            call.services, where.namespace, where.deployment, where.cluster
-        )
-    except (kube_ops.KubeError, operations.OpsError) as exc:
+        text = await history(call.services, where)
+    except (kube_ops.KubeError, OpsError) as exc:
         text = f"⚠️ {escape_mrkdwn(str(exc))}"
     await _say(call, text)
-
-
-def _checkers(services: Services) -> list[Any]:
-    """Every kind of check; each applies only to services whose catalog entry names it."""
-    from bot.adapters.checks.aws import AwsClients, aws_checkers
-    from bot.adapters.checks.datastores import PostgresChecker, RedisChecker
-    from bot.adapters.checks.http_health import HttpHealthChecker
-    from bot.adapters.checks.kubernetes import DeploymentChecker
-
-    def health(cluster: str | None, namespace: str, deployment: str) -> Any:
-        api = operations.api_client(services, cluster)
-        return kube_ops.deployment_health(api, namespace, deployment)
-
-    # boto3 reads AWS_ENDPOINT_URL itself; one client set per process.
-    aws = services.extras.setdefault("aws_clients", AwsClients())
-    return [
-        HttpHealthChecker(),
-        DeploymentChecker(health),
-        PostgresChecker(),
-        RedisChecker(),
-        *aws_checkers(aws),
-    ]
 
 
 @subcommand("check", "/incident check [service|all]", "run the catalog's status checks", order=64)
@@ -225,46 +197,6 @@ async def check_command(call: CommandCall) -> None:
     text = await run_and_post(call.services, inc, call.user_id, chosen)
     if text is not None:
         await _say(call, text)
-
-
-def select_services(services: Services, names: list[str] | None) -> list[Any] | str:
-    """The catalog services to check, or why there are none."""
-    try:
-        cat = operations.catalog(services)
-    except Exception as exc:
-        return f"The service catalog cannot be read: {exc}"
-    if cat is None:
-        return "No service catalog is configured (set CATALOG_FILE)."
-    try:
-        return cat.select(names)
-    except KeyError as exc:
-        unknown = escape_mrkdwn(str(exc.args[0]))
-        return f"Unknown service {unknown}. Known: {', '.join(cat.names) or 'none'}."
-
-
-async def run_and_post(services: Services, inc: Any, user: str, chosen: list[Any]) -> str | None:
-    """Run the checks, record them, post one message in the incident channel. Returns the
-    text when it could not be posted there, for the caller to show the person instead."""
-    from bot.adapters.checks.runner import run_checks
-
-    results = await run_checks(chosen, _checkers(services))
-    summary = summarise(results)
-    text = "\n".join([f"*Status checks* — {summary.headline}", *render_mrkdwn(results)])
-    await operations.record(
-        services,
-        inc.number,
-        event_kinds.CHECK,
-        actor=user,
-        text=summary.headline,
-        data={"results": results_to_dicts(results)},
-    )
-    if inc.channel_id:
-        try:
-            await services.slack.chat_postMessage(channel=inc.channel_id, text=text)
-            return None
-        except Exception as exc:
-            log.warning("check results not posted", error_type=type(exc).__name__)
-    return text
 
 
 def _action(body: dict) -> dict:
@@ -290,13 +222,13 @@ async def on_confirm(ack: Any, body: dict, respond: Any, context: dict) -> None:
         await _reply(respond, "⚠️ Redis is unreachable; nothing was done.", replace=False)
         return
     try:
-        req = operations.Request.from_value(action.get("value") or "")
-    except operations.OpsError as exc:
+        req = Request.from_value(action.get("value") or "")
+    except OpsError as exc:
         await _reply(respond, f"⚠️ {escape_mrkdwn(str(exc))}", replace=False)
         return
     await _reply(respond, f"⏳ Working on {req.action} of {req.target}…", replace=True)
     try:
-        outcome = await operations.execute(services, req, user)
+        outcome = await execute(services, req, user)
     except Exception as exc:
         log.error("ops execute failed", action=req.action, error_type=type(exc).__name__)
         await _reply(respond, f"⚠️ The {req.action} failed: {type(exc).__name__}.", replace=False)
@@ -307,13 +239,13 @@ async def on_confirm(ack: Any, body: dict, respond: Any, context: dict) -> None:
 async def on_cancel(ack: Any, body: dict, respond: Any) -> None:
     await ack()
     try:
-        req = operations.Request.from_value(_action(body).get("value") or "")
+        req = Request.from_value(_action(body).get("value") or "")
         what = f"{req.action} of {req.target}"
-    except operations.OpsError:
+    except OpsError:
         what = "operation"
     await _reply(respond, f"Cancelled: no {what} was made.", replace=True)
 
 
-def register(app: AsyncApp) -> None:
-    app.action(CONFIRM)(on_confirm)
-    app.action(CANCEL)(on_cancel)
+def register(app: AsyncApp, services: Services) -> None:
+    app.action(ui.CONFIRM)(on_confirm)
+    app.action(ui.CANCEL)(on_cancel)

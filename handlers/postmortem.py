@@ -6,9 +6,10 @@ import re
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.adapters.links import link_expiry, link_signer
 from bot.flows.postmortem.archive import archive_after_edit
 from bot.flows.postmortem.docs import load_postmortem
+from bot.flows.postmortem.links import link_expiry, link_signer
+from bot.services import Services
 from bot.slack.people import find_user_id
 from handlers.incident_context import incident_for_call
 from handlers.subcommands import CommandCall, subcommand
@@ -36,7 +37,7 @@ async def _split_owner(call: CommandCall, args: str) -> tuple[str, str | None, s
     """(text, owner id, handle we could not resolve)."""
     text, owner = action_items.parse_action(args)
     if owner is None and (m := _PLAIN_HANDLE.search(text)):
-        owner = await find_user_id(call.services, m.group(1))
+        owner = await find_user_id(call.services.slack, m.group(1))
         if owner is not None:
             return text[: m.start()].rstrip(), owner, None
         return text, None, m.group(1)
@@ -144,5 +145,5 @@ async def postmortem_command(call: CommandCall) -> None:
     await call.ack(text=slack_summary(pm, link, link_expires=expires), response_type="ephemeral")
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, services: Services) -> None:
     """Only subcommands here; `/incident` itself is registered by handlers.commands."""

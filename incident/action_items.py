@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from incident import event_kinds as K
 from incident import timeline
-from incident.postmortem_models import ActionItem
+from incident.models import ActionItem
 
 MAX_ACTION_CHARS = 1000
 # Slack's escaped mention, with or without the `|name` part.

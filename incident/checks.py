@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from incident.escaping import escape_mrkdwn
+
 # Long reasons (stack-ish error messages) would wreck a Slack line; keep them readable.
 MAX_REASON_CHARS = 300
 
@@ -132,15 +134,6 @@ def summarise(results: Iterable[CheckResult]) -> CheckSummary:
         status=worst,
         failing_services=tuple(failing),
     )
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Escape the three characters Slack treats as markup in mrkdwn.
-
-    Remote text (health bodies, error messages) could otherwise inject links or
-    ``<!channel>`` pings into the incident channel.
-    """
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render_mrkdwn(results: Sequence[CheckResult]) -> list[str]:

@@ -7,8 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from incident.escaping import escape_mrkdwn
-from incident.severity import SEVERITIES, looks_like_severity, normalise
+from incident.severity import SeverityError, looks_like_severity, parse_severity
 
 MAX_TITLE = 150
 CHANNEL_MAX = 80
@@ -39,20 +38,14 @@ def clean_title(raw: str) -> str:
     return title
 
 
-def parse_severity(raw: str) -> str:
-    sev = normalise(raw)
-    if sev is None:
-        raise DeclarationError(
-            f"Unknown severity `{escape_mrkdwn(raw[:20])}`: use one of {', '.join(SEVERITIES)}."
-        )
-    return sev
-
-
 def parse_declare(text: str, default_severity: str) -> Declaration:
     """`SEV2 Checkout is failing` or just `Checkout is failing` (default severity)."""
     words = text.strip().split(maxsplit=1)
     if words and looks_like_severity(words[0]):
-        severity = parse_severity(words[0])
+        try:
+            severity = parse_severity(words[0])
+        except SeverityError as exc:
+            raise DeclarationError(str(exc)) from None
         rest = words[1] if len(words) > 1 else ""
     else:
         severity = default_severity

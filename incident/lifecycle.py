@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from incident import event_kinds as K
 from incident import timeline
+from incident.escaping import escape_mrkdwn
 from incident.models import Incident, Status
-from incident.severity import SEVERITIES, normalise
+from incident.severity import SeverityError, parse_severity
 from incident.timefmt import utc_text
 
 MAX_TEXT = 3000
@@ -89,18 +90,10 @@ def parse_status(text: str) -> str:
     value = text.strip().lower()
     if value not in {s.value for s in Status}:
         raise LifecycleError(
-            f"Unknown status `{value[:30]}`. Use one of: {', '.join(s.value for s in Status)}."
+            f"Unknown status `{escape_mrkdwn(value[:30])}`. "
+            f"Use one of: {', '.join(s.value for s in Status)}."
         )
     return value
-
-
-def parse_severity(text: str) -> str:
-    sev = normalise(text) if text.strip() else None
-    if sev is None:
-        raise LifecycleError(
-            f"Unknown severity `{text.strip()[:30]}`. Use one of: {', '.join(SEVERITIES)}."
-        )
-    return sev
 
 
 def check_user_id(user: str) -> str:
@@ -221,6 +214,28 @@ async def set_status(
     return Outcome(incident, changes)
 
 
+async def _replace(
+    session: AsyncSession,
+    incident: Incident,
+    kind: str,
+    field_name: str,
+    value: str,
+    *,
+    actor: str,
+    now: datetime,
+    key: str | None,
+) -> Outcome:
+    """A field that simply moves from one value to another, explained by one event."""
+    before = getattr(incident, field_name)
+    if value == before:
+        return Outcome(incident)
+    data = {"before": before, "after": value}
+    if not await _claim(session, incident, kind, at=now, actor=actor, data=data, key=key):
+        return Outcome(incident, duplicate=True)
+    setattr(incident, field_name, value)
+    return Outcome(incident, [Change(kind, before, value)])
+
+
 async def set_severity(
     session: AsyncSession,
     incident: Incident,
@@ -231,15 +246,13 @@ async def set_severity(
     key: str | None = None,
 ) -> Outcome:
     _require_open(incident)
-    severity = parse_severity(severity)
-    if severity == incident.severity:
-        return Outcome(incident)
-    before = incident.severity
-    data = {"before": before, "after": severity}
-    if not await _claim(session, incident, K.SEVERITY, at=now, actor=actor, data=data, key=key):
-        return Outcome(incident, duplicate=True)
-    incident.severity = severity
-    return Outcome(incident, [Change(K.SEVERITY, before, severity)])
+    try:
+        severity = parse_severity(severity)
+    except SeverityError as exc:
+        raise LifecycleError(str(exc)) from None
+    return await _replace(
+        session, incident, K.SEVERITY, "severity", severity, actor=actor, now=now, key=key
+    )
 
 
 async def set_commander(
@@ -253,14 +266,9 @@ async def set_commander(
 ) -> Outcome:
     _require_open(incident)
     user = check_user_id(user)
-    if user == incident.commander_id:
-        return Outcome(incident)
-    before = incident.commander_id
-    data = {"before": before, "after": user}
-    if not await _claim(session, incident, K.COMMANDER, at=now, actor=actor, data=data, key=key):
-        return Outcome(incident, duplicate=True)
-    incident.commander_id = user
-    return Outcome(incident, [Change(K.COMMANDER, before, user)])
+    return await _replace(
+        session, incident, K.COMMANDER, "commander_id", user, actor=actor, now=now, key=key
+    )
 
 
 async def add_note(

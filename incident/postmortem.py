@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -19,40 +19,13 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from incident import action_items, review
-from incident import event_kinds as K
 from incident.action_items import ActionItemView
 from incident.models import Incident, Participant, Status, TimelineEvent
-from incident.postmortem_entries import Entry, approvers, describe, is_hidden
+from incident.postmortem_entries import Entry
+from incident.postmortem_fold import Change, Fold, Person
 from incident.postmortem_sections import Section, merge, stored_sections
 from incident.severity import Policy, rank
 from incident.timefmt import duration_text, utc_text
-
-MITIGATED_STATUSES = frozenset({Status.MITIGATING.value, Status.MONITORING.value})
-# What a person's events count as, in "who did what".
-CONTRIBUTIONS: dict[str, str] = {
-    K.DECLARED: "declared",
-    K.ACKNOWLEDGED: "acknowledged",
-    K.UPDATE: "updates",
-    K.STATUS: "status changes",
-    K.SEVERITY: "severity changes",
-    K.COMMANDER: "commander changes",
-    K.IMPACT: "impact changes",
-    K.NOTE: "notes",
-    K.PINNED: "pinned messages",
-    K.CHECK: "checks",
-    K.ACTION: "actions",
-    K.ACTION_ITEM: "action items",
-    K.ESCALATION: "escalations",
-    K.RESOLVED: "resolved",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    at: datetime
-    actor: str | None
-    before: str | None
-    after: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +33,6 @@ class Durations:
     tta: timedelta | None  # declared → acknowledged
     ttm: timedelta | None  # declared → first mitigating/monitoring
     ttr: timedelta | None  # declared → resolved
-
-
-@dataclass(slots=True)
-class Person:
-    user_id: str
-    roles: list[str] = field(default_factory=list)
-    contributions: dict[str, int] = field(default_factory=dict)
-    first_seen: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -128,88 +93,6 @@ def _rank_or_last(sev: str) -> int:
         return 99
 
 
-@dataclass(slots=True)
-class _Fold:
-    """Everything gathered in the single pass over the events."""
-
-    initial_severity: str | None = None
-    first_ack: datetime | None = None
-    first_mitigated: datetime | None = None
-    last_resolved: datetime | None = None
-    resolved_text: str | None = None
-    status: str = Status.INVESTIGATING.value
-    status_history: list[tuple[datetime, str]] = field(default_factory=list)
-    severity_changes: list[Change] = field(default_factory=list)
-    commander_changes: list[Change] = field(default_factory=list)
-    update_times: list[datetime] = field(default_factory=list)
-    causes: list[tuple[datetime, str | None, str]] = field(default_factory=list)
-    troubled_actions: int = 0
-    people: dict[str, Person] = field(default_factory=dict)
-    entries: list[Entry] = field(default_factory=list)
-    count: int = 0
-
-    def person(self, user: str, at: datetime | None) -> Person:
-        p = self.people.get(user)
-        if p is None:
-            p = self.people[user] = Person(user, first_seen=at)
-        elif at is not None and (p.first_seen is None or at < p.first_seen):
-            p.first_seen = at
-        return p
-
-    def credit(self, user: str, label: str, at: datetime) -> None:
-        c = self.person(user, at).contributions
-        c[label] = c.get(label, 0) + 1
-
-    def set_status(self, status: str, at: datetime) -> None:
-        if status == self.status:
-            return
-        self.status = status
-        self.status_history.append((at, status))
-        if status in MITIGATED_STATUSES and self.first_mitigated is None:
-            self.first_mitigated = at
-
-    def add(
-        self, at: datetime, actor: str | None, kind: str, text: str | None, data: dict[str, Any]
-    ) -> None:
-        self.count += 1
-        if kind == K.PARTICIPANT:
-            if actor:
-                self.person(actor, at)
-        elif actor and not is_hidden(kind):
-            self.credit(actor, CONTRIBUTIONS.get(kind, kind), at)
-        if kind == K.DECLARED:
-            self.initial_severity = self.initial_severity or data.get("severity")
-        elif kind == K.ACKNOWLEDGED:
-            self.first_ack = self.first_ack or at
-        elif kind == K.UPDATE:
-            self.update_times.append(at)
-            if data.get("status"):
-                self.set_status(str(data["status"]), at)
-        elif kind == K.STATUS:
-            if data.get("after"):
-                self.set_status(str(data["after"]), at)
-        elif kind == K.SEVERITY:
-            self.severity_changes.append(Change(at, actor, data.get("before"), data.get("after")))
-        elif kind == K.COMMANDER:
-            self.commander_changes.append(Change(at, actor, data.get("before"), data.get("after")))
-            if data.get("after"):
-                self.person(str(data["after"]), at)
-        elif kind == K.NOTE:
-            if data.get("cause_candidate"):
-                self.causes.append((at, actor, text or ""))
-        elif kind == K.RESOLVED:
-            self.last_resolved, self.resolved_text = at, text
-            self.set_status(Status.RESOLVED.value, at)
-        elif kind == K.ACTION:
-            for user in approvers(data):
-                self.credit(user, "approvals", at)
-            outcome = str(data.get("outcome") or "").lower()
-            if data.get("refused_reason") or outcome in ("failed", "error", "refused"):
-                self.troubled_actions += 1
-        if not is_hidden(kind):
-            self.entries.append(Entry(at, kind, actor, describe(kind, text, data), data))
-
-
 async def build(
     session: AsyncSession, number: int, *, now: datetime, policy: Policy | None = None
 ) -> PostMortem | None:
@@ -219,7 +102,7 @@ async def build(
     inc = (await session.execute(select(it).where(it.c.number == number))).mappings().first()
     if inc is None:
         return None
-    fold = _Fold()
+    fold = Fold()
     fold.status_history.append((inc["declared_at"], Status.INVESTIGATING.value))
     te = TimelineEvent.__table__
     # `data` comes as text and is decoded in one json.loads: per-row JSON decoding was half
@@ -241,7 +124,7 @@ async def build(
     return _assemble(inc, fold, stored, items, now=now, policy=policy)
 
 
-async def _add_participants(session: AsyncSession, number: int, fold: _Fold) -> None:
+async def _add_participants(session: AsyncSession, number: int, fold: Fold) -> None:
     pt = Participant.__table__
     rows = await session.execute(
         select(pt.c.user_id, pt.c.role, pt.c.joined_at).where(pt.c.incident_number == number)
@@ -271,7 +154,7 @@ def _longest_gap(start: datetime, times: list[datetime], end: datetime | None) -
 
 def _assemble(
     inc: Mapping[str, Any],
-    fold: _Fold,
+    fold: Fold,
     stored: dict[str, Any],
     items: list[ActionItemView],
     *,
@@ -337,7 +220,7 @@ def _policy_value(policy: Policy, severity: str, name: str) -> timedelta | None:
     return getattr(level, name) if level is not None else None
 
 
-def _people(inc: Mapping[str, Any], fold: _Fold) -> list[Person]:
+def _people(inc: Mapping[str, Any], fold: Fold) -> list[Person]:
     commanders = {inc["commander_id"]}
     for c in fold.commander_changes:
         commanders.update(u for u in (c.before, c.after) if u)
@@ -362,7 +245,7 @@ def _people(inc: Mapping[str, Any], fold: _Fold) -> list[Person]:
 
 def _drafts(
     inc: Mapping[str, Any],
-    fold: _Fold,
+    fold: Fold,
     durations: Durations,
     ack_target: timedelta | None,
     update_target: timedelta | None,

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from incident.escaping import escape_markdown as md_escape
 from incident.escaping import escape_mrkdwn
 from incident.postmortem import PostMortem
 from incident.timefmt import duration_text, utc_text
@@ -35,12 +36,6 @@ def name_of(user: str | None, names: Names) -> str:
     if not user:
         return "someone"
     return names.get(user) or user
-
-
-def md_escape(text: str) -> str:
-    """Markdown passes HTML through; entities keep a title like `<script>` inert anywhere
-    the file is rendered, while still reading as the original text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def md_line(text: str | None, names: Names) -> str:

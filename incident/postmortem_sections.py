@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incident.postmortem_models import PostmortemSection
+from incident.models import PostmortemSection
 
 # (key, heading) in the order a reader meets them.
 SECTIONS: tuple[tuple[str, str], ...] = (

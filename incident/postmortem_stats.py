@@ -11,8 +11,7 @@ from typing import Literal
 from sqlalchemy import Select, extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incident.models import Incident
-from incident.postmortem_models import PostmortemRecord
+from incident.models import Incident, PostmortemRecord
 
 Unit = Literal["day", "week", "month"]
 

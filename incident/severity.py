@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+from incident.escaping import escape_mrkdwn
+
 SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
 
 # Runbook 003's definitions, shown as hints in the declare modal.
@@ -20,6 +22,10 @@ DEFINITIONS: dict[str, str] = {
     "SEV3": "Medium: minor feature broken, some users affected",
     "SEV4": "Low: minor issue, no immediate impact",
 }
+
+
+class SeverityError(ValueError):
+    """What was typed names no severity; the message is written for the person who typed it."""
 
 
 class PolicyError(ValueError):
@@ -64,6 +70,16 @@ def normalise(text: str) -> str | None:
         t = t[1:]
     name = f"SEV{t}"
     return name if name in SEVERITIES else None
+
+
+def parse_severity(text: str) -> str:
+    """The one reading of a typed severity, shared by the declare command and form,
+    `/incident sev` and the severity modal, so they accept and refuse the same words."""
+    sev = normalise(text)
+    if sev is None:
+        shown = escape_mrkdwn(text.strip()[:30])
+        raise SeverityError(f"Unknown severity `{shown}`. Use one of: {', '.join(SEVERITIES)}.")
+    return sev
 
 
 def looks_like_severity(word: str) -> bool:

@@ -10,19 +10,16 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from bot.config import Settings
 from bot.logging_setup import get_logger
-from bot.services import Services
-from bot.web.settings import PostmortemSettings, postmortem_settings
 
 log = get_logger(__name__)
 ALL = "*"
 _VERSION = "pm1"
 _KEY_LABEL = b"warroom post-mortem links v1"
-_EXTRAS_KEY = "postmortem_link_signer"
 
 
 class LinkError(Exception):
@@ -105,11 +102,12 @@ class LinkSigner:
         return grant
 
 
-def link_secret(settings: Settings, pm: PostmortemSettings) -> bytes:
+def link_secret(settings: Settings) -> bytes:
     """WARROOM_WEB_SECRET, else derived from a Slack secret every replica shares; a random
     secret (links die with the process) only when there is none at all, as in a bare sandbox."""
+    web_secret = settings.postmortem.web_secret
     for value in (
-        pm.web_secret.get_secret_value() if pm.web_secret else None,
+        web_secret.get_secret_value() if web_secret else None,
         settings.slack_signing_secret,
         settings.slack_app_token,
         settings.slack_bot_token,
@@ -120,13 +118,5 @@ def link_secret(settings: Settings, pm: PostmortemSettings) -> bytes:
     return secrets.token_bytes(32)
 
 
-def link_signer(services: Services) -> LinkSigner:
-    if _EXTRAS_KEY not in services.extras:
-        secret = link_secret(services.settings, postmortem_settings(services))
-        services.extras[_EXTRAS_KEY] = LinkSigner(secret, services.settings.public_url)
-    return services.extras[_EXTRAS_KEY]
-
-
-def link_expiry(services: Services) -> datetime:
-    hours = postmortem_settings(services).link_ttl_hours
-    return services.clock.now() + timedelta(hours=hours)
+def signer_for(settings: Settings) -> LinkSigner:
+    return LinkSigner(link_secret(settings), settings.public_url)

@@ -7,9 +7,10 @@ from slack_sdk.errors import SlackApiError
 from bot.services import Services
 from bot.slack.ui.blocks import card_blocks
 from incident import card, timeline
+from incident import event_kinds as K
 from incident.models import Incident
 
-UPDATE_KINDS = ("update",)
+UPDATE_KINDS = (K.UPDATE,)
 
 
 async def card_updates(services: Services, incident: Incident) -> list[card.CardUpdate]:

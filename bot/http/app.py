@@ -7,11 +7,8 @@ listener, so a listener can rely on the shape Slack documents.
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 from collections.abc import Awaitable, Callable, Mapping
-from types import ModuleType
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -19,9 +16,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-import handlers
 from bot.logging_setup import get_logger
 from bot.services import Services
+from handlers import register_all
 
 log = get_logger(__name__)
 
@@ -36,17 +33,6 @@ INTERACTIVE = {
 }
 # Fields that, when present, Slack always sends as objects.
 OBJECT_FIELDS = ("user", "team", "channel", "container", "message", "view", "enterprise", "state")
-
-
-def listener_modules() -> list[ModuleType]:
-    """One listener module per concern, each with register(app): every module in handlers/
-    that defines one, so adding a concern never means editing this file."""
-    found = []
-    for info in pkgutil.iter_modules(handlers.__path__):
-        module = importlib.import_module(f"handlers.{info.name}")
-        if callable(getattr(module, "register", None)):
-            found.append(module)
-    return found
 
 
 def _is_id(value: Any) -> bool:
@@ -189,6 +175,5 @@ def create_app(services: Services, *, signing_secret: str | None = None) -> Warr
         context["services"] = services
         return await next()
 
-    for module in listener_modules():
-        module.register(app)
+    register_all(app, services)
     return app

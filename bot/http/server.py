@@ -1,12 +1,15 @@
 """The HTTP server: Starlette on uvicorn. `POST /slack/events` is the single Request URL for
 commands, interactivity and events; `/healthz` and `/metrics` serve operators.
 
-SIGTERM drains (bot.shutdown): /healthz turns 503 "draining", in-flight requests and the work
-Bolt runs after the ack get the grace period, then background loops stop and clients close."""
+SIGTERM drains (bot.http.shutdown): /healthz turns 503 "draining", in-flight requests and the
+work Bolt runs after the ack get the grace period, then background loops stop and clients close.
+SIGHUP re-reads the catalog (a broken file leaves the last good one in force)."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,13 +25,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import background
+from bot.config import ShutdownConfig
+from bot.flows.loops import LOOPS
 from bot.http.app import create_app
 from bot.http.health import health_report
-from bot.http.shutdown import Drain, ShutdownSettings, WarroomServer, close_clients
+from bot.http.shutdown import Drain, WarroomServer, close_clients
+from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.version import VERSION
 
+log = get_logger(__name__)
 ExtraRoutes = Callable[[Services], list[Route]]
+# In-process servers (tests, the sandbox) stop in a test's time, not a pod's.
+IN_PROCESS_GRACE = ShutdownConfig(grace_s=2.0)
 
 
 def extra_routes() -> list[ExtraRoutes]:
@@ -41,13 +50,13 @@ def build_asgi(
     services: Services,
     *,
     on_shutdown: Callable[[], Any] | None = None,
-    shutdown: ShutdownSettings | None = None,
+    shutdown: ShutdownConfig | None = None,
 ) -> Starlette:
-    """``on_shutdown`` closes the clients: `services.close` (plus cached Kubernetes clients)
-    when it is that, else whatever it does. ``shutdown`` bounds the drain; `warroom serve`
-    reads it from the environment, in-process servers (tests, sandbox) get 2 s."""
+    """``on_shutdown`` closes the clients: `services.close` (bounded, logged as a phase) when
+    it is that, else whatever it does. ``shutdown`` bounds the drain: `warroom serve` passes
+    `settings.shutdown`, in-process servers (tests, sandbox) get 2 s."""
     bolt = create_app(services)
-    drain = Drain(shutdown or ShutdownSettings(grace_s=2.0))
+    drain = Drain(shutdown or IN_PROCESS_GRACE)
 
     async def slack_events(request: Request) -> Response:
         structlog.contextvars.clear_contextvars()
@@ -79,10 +88,13 @@ def build_asgi(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         drain.install()
-        tasks = background.start_all(services)
+        hangup = _reload_on_sighup(services)
+        tasks = background.start_all(services, LOOPS)
         try:
             yield
         finally:
+            if hangup:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             try:
                 await drain.finish_work()
                 loops = await background.stop_all(tasks, grace_s=min(5.0, drain.remaining()))
@@ -110,6 +122,24 @@ def build_asgi(
     app.state.services = services
     app.state.drain = drain
     return app
+
+
+def _reload_on_sighup(services: Services) -> bool:
+    """`kill -HUP` re-reads the catalog at once, without waiting for the file watch. Only the
+    main thread may own signals: in-process servers (tests, the sandbox) run on another
+    thread and call `services.catalog.reload()` instead. True when the handler was installed."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+
+    def reload() -> None:
+        log.info("SIGHUP: reloading the catalog", path=str(services.catalog.path))
+        services.catalog.reload()  # never raises; a bad file is logged and marked stale
+
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
+    except (NotImplementedError, RuntimeError, ValueError):  # no SIGHUP (Windows)
+        return False
+    return True
 
 
 def run_uvicorn(asgi: Starlette, host: str, port: int, *, log_level: str = "warning") -> None:

@@ -23,65 +23,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import inspect
-import os
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 import uvicorn
 
-from bot.config import SettingsError
+from bot.config import ShutdownConfig
 from bot.logging_setup import get_logger
+from bot.services import Services
 
 log = get_logger("warroom.shutdown")
 
-GRACE_ENV = "WARROOM_SHUTDOWN_GRACE_S"
-DELAY_ENV = "WARROOM_SHUTDOWN_DELAY_S"
-DEFAULT_GRACE_S = 20.0
-DEFAULT_DELAY_S = 0.0
-CLOSE_TIMEOUT_S = 3.0  # per client, after the grace period
+CLOSE_TIMEOUT_S = 3.0  # for closing the clients, and for tasks cancelled at the deadline
 
 # True in the context of a Slack request: tasks created there are post-ack work.
 _IN_REQUEST: ContextVar[bool] = ContextVar("warroom_in_request", default=False)
 
 
-@dataclass(frozen=True)
-class ShutdownSettings:
-    grace_s: float = DEFAULT_GRACE_S
-    delay_s: float = DEFAULT_DELAY_S
-
-
-def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise SettingsError(f"{name}: must be a number of seconds >= 0 (got {raw!r})")
-    return value
-
-
-def settings_from_env(environ: Mapping[str, str] | None = None) -> ShutdownSettings:
-    env = os.environ if environ is None else environ
-    return ShutdownSettings(
-        grace_s=_seconds(env, GRACE_ENV, DEFAULT_GRACE_S),
-        delay_s=_seconds(env, DELAY_ENV, DEFAULT_DELAY_S),
-    )
-
-
 class Drain:
     """The shutdown state of one server: draining flag, in-flight requests, post-ack tasks."""
 
-    def __init__(self, settings: ShutdownSettings | None = None) -> None:
-        self.settings = settings or ShutdownSettings()
+    def __init__(self, settings: ShutdownConfig | None = None) -> None:
+        self.settings = settings or ShutdownConfig()
         self.draining = False
         self.reason: str | None = None
         self.started: float | None = None
@@ -204,34 +171,16 @@ class Drain:
         return finished, abandoned
 
 
-async def close_clients(services: Any) -> list[str]:
-    """Phase 4b: close the clients warroom opened (database, Redis, Kubernetes API clients
-    cached in extras). Each close is bounded; a failure is logged, never raised."""
-    closed: list[str] = []
-
-    async def _close(name: str, fn: Callable[[], Any]) -> None:
-        try:
-            result = fn()
-            if inspect.isawaitable(result):
-                await asyncio.wait_for(result, CLOSE_TIMEOUT_S)
-            closed.append(name)
-        except Exception as exc:
-            log.warning("shutdown close failed", client=name, error_type=type(exc).__name__)
-
-    for name, value in _closable_extras(getattr(services, "extras", {})):
-        await _close(name, value.close)
-    await _close("services", services.close)
-    return closed
-
-
-def _closable_extras(extras: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
-    """Kubernetes API clients (aiohttp sessions) cached by bot.operations, one level deep."""
-    for key, value in list(extras.items()):
-        items = value.items() if isinstance(value, dict) else [(None, value)]
-        for sub, obj in list(items):
-            close = getattr(obj, "close", None)
-            if close is not None and inspect.iscoroutinefunction(close):
-                yield (f"extras.{key}" + (f".{sub}" if sub is not None else "")), obj
+async def close_clients(services: Services) -> list[str]:
+    """Phase 4b: close the clients warroom opened (Kubernetes API clients, the database pool,
+    Redis). Bounded, because a peer that stopped answering must not hold the exit past the
+    grace period; a failure is logged, never raised."""
+    try:
+        await asyncio.wait_for(services.close(), CLOSE_TIMEOUT_S)
+    except Exception as exc:
+        log.warning("shutdown close failed", client="services", error_type=type(exc).__name__)
+        return []
+    return ["services"]
 
 
 class WarroomServer(uvicorn.Server):

@@ -7,6 +7,10 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.logging_setup import get_logger
+
+log = get_logger(__name__)
+
 
 async def find_channel(client: AsyncWebClient, name: str) -> dict[str, Any] | None:
     name = name.lstrip("#")
@@ -69,3 +73,18 @@ class ChannelMissing(Exception):
     def __init__(self, name: str) -> None:
         super().__init__(f"channel #{name} not found")
         self.name = name
+
+
+async def tell(client: AsyncWebClient, user: str, channel: str | None, text: str) -> None:
+    """A modal has no response_url: an ephemeral where the person was, else a DM. Never
+    raises: by now the request is done, and only the telling failed."""
+    if channel:
+        try:
+            await client.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+        except SlackApiError:
+            pass
+    try:
+        await client.chat_postMessage(channel=user, text=text)
+    except SlackApiError as exc:
+        log.warning("could not tell the user", error=exc.response.get("error"))

@@ -4,18 +4,20 @@ not know who U04ABCD is. Best effort: a Slack error or a slow answer leaves the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 
-from bot.services import Services
+from slack_sdk.web.async_client import AsyncWebClient
 
-_EXTRAS_KEY = "slack_display_names"
 MAX_CACHED = 5000
 LOOKUP_TIMEOUT_S = 2.0
+# user id -> display name (None: Slack had none, do not ask again); the process keeps one
+# (`services.caches.user_names`).
+NameCache = MutableMapping[str, str | None]
 
 
-async def _lookup(services: Services, user: str) -> str | None:
+async def _lookup(slack: AsyncWebClient, user: str) -> str | None:
     try:
-        resp = await services.slack.users_info(user=user)
+        resp = await slack.users_info(user=user)
     except Exception:  # a name is decoration; the page must render regardless
         return None
     u = resp.get("user") or {}
@@ -23,12 +25,14 @@ async def _lookup(services: Services, user: str) -> str | None:
     return profile.get("display_name") or profile.get("real_name") or u.get("real_name") or None
 
 
-async def display_names(services: Services, users: Iterable[str]) -> dict[str, str]:
-    cache: dict[str, str | None] = services.extras.setdefault(_EXTRAS_KEY, {})
+async def display_names(
+    slack: AsyncWebClient, cache: NameCache, users: Iterable[str]
+) -> dict[str, str]:
+    """Names of `users` that Slack knows; asked once per user per process (`cache`)."""
     wanted = {u for u in users if u}
     missing = [u for u in wanted if u not in cache]
     if missing:
-        tasks = [asyncio.ensure_future(_lookup(services, u)) for u in missing[:100]]
+        tasks = [asyncio.ensure_future(_lookup(slack, u)) for u in missing[:100]]
         done, pending = await asyncio.wait(tasks, timeout=LOOKUP_TIMEOUT_S)
         for task in pending:
             task.cancel()
@@ -43,7 +47,7 @@ async def display_names(services: Services, users: Iterable[str]) -> dict[str, s
 MAX_DIRECTORY_PAGES = 5
 
 
-async def find_user_id(services: Services, handle: str) -> str | None:
+async def find_user_id(slack: AsyncWebClient, handle: str) -> str | None:
     """`@ana` typed as plain text (slash commands arrive unescaped) → her Slack id, by name,
     display name or real name; None when nobody or several people match."""
     wanted = handle.lstrip("@").strip().lower()
@@ -53,7 +57,7 @@ async def find_user_id(services: Services, handle: str) -> str | None:
     cursor: str | None = None
     try:
         for _ in range(MAX_DIRECTORY_PAGES):
-            resp = await services.slack.users_list(limit=200, cursor=cursor)
+            resp = await slack.users_list(limit=200, cursor=cursor)
             for u in resp.get("members") or []:
                 profile = u.get("profile") or {}
                 names = {u.get("name"), profile.get("display_name"), profile.get("real_name")}

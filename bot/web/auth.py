@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from bot.adapters.links import Grant, LinkError, link_signer
+from bot.adapters.links import Grant, LinkError
+from bot.flows.postmortem.links import link_signer
 from bot.services import Services
-from bot.web.settings import postmortem_settings
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def authorize(
     """`number` is the incident asked for; None is the list of all of them."""
     bearer = _bearer(request)
     if bearer is not None:
-        configured = postmortem_settings(services).api_token
+        configured = services.settings.postmortem.api_token
         if configured is None or not hmac.compare_digest(
             bearer.encode(), configured.get_secret_value().encode()
         ):

@@ -33,7 +33,6 @@ from bot.adapters.embedded.postgres import EmbeddedPostgres
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services import Services
-from bot.web.settings import EXTRAS_KEY, PostmortemSettings
 from incident import event_kinds as K
 from incident import registry, timeline
 from incident.models import Incident, Participant, TimelineEvent
@@ -143,19 +142,21 @@ def make_services(
     url: str,
     *,
     slack: FakeSlack | None = None,
-    pm_settings: PostmortemSettings | None = None,
+    settings: dict[str, Any] | None = None,
     public_url: str = "http://warroom.test",
 ) -> Services:
-    """Services for one loop (the engine's pool belongs to the loop that uses it)."""
+    """Services for one loop (the engine's pool belongs to the loop that uses it);
+    ``settings`` are Settings fields (`postmortem_s3_bucket`, `warroom_web_secret`, …)."""
     engine = db.make_engine(url, pool_size=5)
-    settings = Settings(
+    config = Settings(
         _env_file=None,  # type: ignore[call-arg]
         slack_signing_secret="test-signing-secret",
         public_url=public_url,
         database_url=url,
+        **(settings or {}),
     )
     services = Services(
-        settings=settings,
+        settings=config,
         engine=engine,
         sessions=db.session_factory(engine),
         redis=cast(Any, None),  # nothing here takes a lock
@@ -163,7 +164,6 @@ def make_services(
         policy=DEFAULT_POLICY,
         clock=Clock(),
     )
-    services.extras[EXTRAS_KEY] = pm_settings or PostmortemSettings(_env_file=None)  # type: ignore[call-arg]
     return services
 
 

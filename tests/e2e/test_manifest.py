@@ -15,8 +15,8 @@ import pytest
 import yaml
 from warroom_sandbox.testbed import Testbed
 
-from bot.http.app import listener_modules
 from bot.slack.ui import card_buttons
+from handlers import register_all
 from tests.e2e.test_lifecycle import declared
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,10 +74,9 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def registered() -> dict[str, set]:
+def registered(testbed: Testbed) -> dict[str, set]:
     rec = Recorder()
-    for module in listener_modules():
-        module.register(rec)
+    register_all(rec, testbed.services)  # type: ignore[arg-type]
     return {kind: {k for k in keys if isinstance(k, str)} for kind, keys in rec.seen.items()}
 
 
@@ -115,13 +114,11 @@ def test_events_agree(registered: dict[str, set]) -> None:
 def test_every_card_button_and_modal_has_a_listener(registered: dict[str, set]) -> None:
     buttons = {b.action_id for b in card_buttons.buttons()}
     assert buttons and buttons <= registered["action"]
-    from handlers import card_actions
-
     views = {
-        card_actions.UPDATE_VIEW,
-        card_actions.SEVERITY_VIEW,
-        card_actions.COMMANDER_VIEW,
-        card_actions.RESOLVE_VIEW,
+        card_buttons.UPDATE_VIEW,
+        card_buttons.SEVERITY_VIEW,
+        card_buttons.COMMANDER_VIEW,
+        card_buttons.RESOLVE_VIEW,
     }
     assert views <= registered["view"]
 

@@ -3,6 +3,7 @@ through that cluster's kubeconfig context, and never the other one."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,8 @@ from warroom_sandbox.fake_cluster.kubeconfig import kubeconfig_dict
 from warroom_sandbox.fake_cluster.resources import DEPLOYMENTS
 from warroom_sandbox.testbed import Testbed
 
-from bot.flows.operations.core import OpsSettings
+from bot.adapters.catalog.store import CatalogStore
+from bot.adapters.kube.clients import KubeClients
 from tests.e2e.test_operations import actions, declare
 
 NS = "prod"
@@ -65,12 +67,13 @@ def two(bed: Testbed, tmp_path: Path) -> Iterator[dict[str, FakeCluster]]:
             }
         )
     )
-    bed.services.extras["ops_settings"] = OpsSettings(
-        catalog_file=catalog, kubeconfig=str(kubeconfig)
-    )
+    bed.services.catalog = CatalogStore.load(catalog)
+    bed.services.settings = bed.services.settings.model_copy(update={"kubeconfig": str(kubeconfig)})
+    bed.services.kube = KubeClients(str(kubeconfig))
     try:
         yield clusters
     finally:
+        asyncio.run(bed.services.kube.close())  # the clients it made for east and west
         for r in running.values():
             r.stop()
 

@@ -13,6 +13,7 @@ from warroom_sandbox.fake_cluster import FakeCluster, start_fake_cluster, write_
 from warroom_sandbox.fake_cluster.resources import DEPLOYMENTS
 from warroom_sandbox.testbed import Testbed
 
+from bot.adapters.catalog.store import CatalogStore
 from bot.adapters.kube import load_api_client
 from tests.e2e.test_declare import setup_finished
 
@@ -31,11 +32,11 @@ def cluster(bed: Testbed, tmp_path: Path) -> Iterator[FakeCluster]:
     running = start_fake_cluster(fake)
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", running.url, namespace=NS)
     api = load_api_client(kubeconfig=str(kubeconfig))
-    bed.services.extras["kube_api"] = api
+    bed.services.kube.use(api)
     try:
         yield fake
     finally:
-        bed.services.extras.pop("kube_api", None)
+        bed.services.kube.use(None)
         api.close()
         running.stop()
 
@@ -255,9 +256,7 @@ def test_kube_error_is_plain_audited_and_releases_the_lock(
 
 
 def test_dry_run_changes_nothing(bed: Testbed, cluster: FakeCluster) -> None:
-    from bot.flows.operations.core import OpsSettings
-
-    bed.services.extras["ops_settings"] = OpsSettings(dry_run=True)
+    bed.services.settings = bed.services.settings.model_copy(update={"warroom_ops_dry_run": True})
     cluster.create_deployment(NS, "api", "img:v1", replicas=3)
     inc = declare(bed)
     alice, channel = bed.people["alice"], inc["channel_id"]
@@ -275,8 +274,6 @@ def test_dry_run_changes_nothing(bed: Testbed, cluster: FakeCluster) -> None:
 def test_check_posts_one_message_and_records_it(
     bed: Testbed, cluster: FakeCluster, tmp_path: Path
 ) -> None:
-    from bot.flows.operations.core import OpsSettings
-
     cluster.create_deployment(NS, "api", "img:v1", replicas=2)
     catalog = tmp_path / "catalog.yml"
     catalog.write_text(
@@ -285,7 +282,7 @@ def test_check_posts_one_message_and_records_it(
         f"    kubernetes: {{namespace: {NS}, deployment: api}}\n"
         "  - name: web\n    health_url: http://127.0.0.1:9/down\n"
     )
-    bed.services.extras["ops_settings"] = OpsSettings(catalog_file=catalog)
+    bed.services.catalog = CatalogStore.load(catalog)
     inc = declare(bed)
     channel = inc["channel_id"]
     bed.driver.command("check all", user_id=bed.people["alice"], channel_id=channel)

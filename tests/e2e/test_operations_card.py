@@ -11,17 +11,10 @@ import pytest
 from warroom_sandbox.fake_cluster import FakeCluster
 from warroom_sandbox.testbed import Testbed
 
-from bot.flows.operations.core import OpsSettings
+from bot.adapters.catalog.store import CatalogStore
 from bot.slack.ui import card_buttons
-from handlers.operations_card import (
-    BUTTONS,
-    CHECKS,
-    CHECKS_BUTTON,
-    ROLLBACK,
-    ROLLBACK_VIEW,
-    SCALE,
-    SCALE_VIEW,
-)
+from bot.slack.ui.operations import NO_CLUSTER_VIEW, ROLLBACK_VIEW, SCALE_VIEW
+from handlers.operations_card import BUTTONS, CHECKS, CHECKS_BUTTON, ROLLBACK, SCALE
 from tests.e2e.test_card_buttons import modal, press
 from tests.e2e.test_lifecycle import card, declared
 from tests.e2e.test_operations import NS, actions, image_of, set_image
@@ -45,7 +38,7 @@ def with_catalog(bed: Testbed, tmp_path: Path) -> Path:
         f"  - name: api\n    health_url: {bed.url}/healthz\n"
         f"    kubernetes: {{namespace: {NS}, deployment: api}}\n"
     )
-    bed.services.extras["ops_settings"] = OpsSettings(catalog_file=path)
+    bed.services.catalog = CatalogStore.load(path)
     return path
 
 
@@ -155,10 +148,10 @@ def test_scale_without_catalog_takes_typed_target(bed: Testbed, cluster: FakeClu
 
 
 def test_no_cluster_says_so(bed: Testbed) -> None:
-    bed.services.extras.pop("kube_api", None)
+    assert not bed.services.kube.injected  # and no KUBECONFIG in the testbed's settings
     inc = declared(bed)
     press(bed, inc, ROLLBACK)
-    view = modal(bed, "ops_no_cluster_view")
+    view = modal(bed, NO_CLUSTER_VIEW)
     assert "No Kubernetes cluster is configured" in json.dumps(view.blocks)
 
 
@@ -186,7 +179,11 @@ def test_rollout_progress_is_edited_in_place(
     bed.driver.block_action(
         "ops_confirm", value=value, user_id=bed.people["alice"], channel_id=channel
     )
-    bed.wait_for(lambda: actions(bed) or None, timeout=20)
+    # The verdict is posted after the outcome is recorded: wait for what the channel sees.
+    bed.wait_for(
+        lambda: any("succeeded" in m.text for m in bed.emulator.messages(channel)), timeout=20
+    )
+    assert actions(bed)
 
     started = [m for m in bed.emulator.messages(channel) if "started:" in m.text]
     assert len(started) == 1  # one progress message, not one per change

@@ -13,7 +13,7 @@ from warroom_sandbox.testbed import Testbed
 
 from bot.adapters.catalog.load import load_catalog
 from bot.adapters.catalog.model import CatalogError
-from bot.flows.operations.core import OpsSettings
+from bot.adapters.catalog.store import CatalogStore
 from tests.e2e.test_operations import (
     NS,
     actions,
@@ -44,7 +44,7 @@ def with_policy(bed: Testbed, tmp_path: Path, operations: dict) -> None:
             }
         )
     )
-    bed.services.extras["ops_settings"] = OpsSettings(catalog_file=path)
+    bed.services.catalog = CatalogStore.load(path)
 
 
 def test_only_the_allowed_group_may_confirm_a_rollback(
@@ -84,8 +84,64 @@ def test_namespace_outside_the_policy_is_refused_and_audited(
     bed.wait_for(lambda: "may not operate in namespace `prod`" in texts(bed), timeout=20)
     [denied] = bed.wait_for(lambda: actions(bed, "denied") or None)
     assert denied["actor"] == alice and denied["data"]["target"] == f"{NS}/api"
+    assert denied["data"]["rule"] == "namespace not in operations.namespaces"
     assert "ops_confirm" not in str([r.body for r in bed.emulator.responses()])
     assert image_of(cluster) == "img:v2"
+
+
+def test_the_audit_names_the_rule_that_refused_or_allowed(
+    bed: Testbed, cluster: FakeCluster, tmp_path: Path
+) -> None:
+    alice, bob = bed.people["alice"], bed.people["bob"]
+    bed.emulator.add_usergroup("sre-oncall", [bob])
+    with_policy(bed, tmp_path, {"allow": {"rollback": {"usergroups": ["sre-oncall"]}}})
+    cluster.create_deployment(NS, "api", "img:v1")
+    set_image(cluster, "img:v2")
+    inc = declare(bed)
+    channel = inc["channel_id"]
+    bed.driver.command("rollback api", user_id=alice, channel_id=channel)
+    value = confirm_value(bed)
+
+    bed.driver.block_action("ops_confirm", value=value, user_id=alice, channel_id=channel)
+    [denied] = bed.wait_for(lambda: actions(bed, "denied") or None, timeout=20)
+    assert denied["data"]["rule"] == "catalog operations.allow.rollback"
+    assert denied["data"]["decision"] == {
+        "allowed": False,
+        "user": alice,
+        "action": "rollback",
+        "target": f"{NS}/api",
+        "rule": "catalog operations.allow.rollback",
+        "reason": "only @sre-oncall may rollback (the catalog's policy)",
+    }
+
+    bed.driver.block_action("ops_confirm", value=value, user_id=bob, channel_id=channel)
+    [done] = bed.wait_for(lambda: actions(bed) or None, timeout=20)
+    assert done["actor"] == bob and done["data"]["outcome"] == "succeeded"
+    rule = "catalog operations.allow.rollback usergroup sre-oncall"
+    assert done["data"]["rule"] == rule
+    decision = done["data"]["decision"]
+    assert decision["allowed"] and decision["user"] == bob and decision["rule"] == rule
+    assert decision["action"] == "rollback" and decision["target"] == f"{NS}/api"
+
+
+def test_without_a_catalog_the_commander_rule_decides(bed: Testbed, cluster: FakeCluster) -> None:
+    alice, bob = bed.people["alice"], bed.people["bob"]
+    cluster.create_deployment(NS, "api", "img:v1", replicas=2)
+    inc = declare(bed)  # alice commands it
+    channel = inc["channel_id"]
+    bed.driver.command(f"scale api 3 -n {NS}", user_id=alice, channel_id=channel)
+    value = confirm_value(bed)
+
+    bed.driver.block_action("ops_confirm", value=value, user_id=bob, channel_id=channel)
+    [denied] = bed.wait_for(lambda: actions(bed, "denied") or None, timeout=20)
+    assert denied["data"]["rule"] == "commander or reporter of the incident"
+    assert denied["data"]["decision"]["user"] == bob
+
+    bed.driver.block_action("ops_confirm", value=value, user_id=alice, channel_id=channel)
+    [done] = bed.wait_for(lambda: actions(bed) or None, timeout=20)
+    assert done["data"]["outcome"] == "succeeded"
+    assert done["data"]["rule"] == "commander of the incident"
+    assert done["data"]["decision"]["target"] == f"{NS}/api"
 
 
 def test_replica_limits_per_deployment(bed: Testbed, cluster: FakeCluster, tmp_path: Path) -> None:

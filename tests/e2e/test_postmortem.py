@@ -18,16 +18,15 @@ from moto.server import ThreadedMotoServer
 from sqlalchemy import MetaData, create_engine, select
 
 from bot.adapters.db import normalise_url
-from bot.adapters.links import link_signer
 from bot.flows.postmortem.delivery import due_review_reminders, on_resolved
+from bot.flows.postmortem.links import link_signer
 from bot.services import Services
-from bot.web.settings import EXTRAS_KEY, PostmortemSettings
 from handlers import postmortem as pm_handlers
 from handlers.subcommands import CommandCall
-from incident import action_items, postmortem, postmortem_models, registry, review, timeline
+from incident import action_items, postmortem, registry, review, timeline
 from incident import event_kinds as K
-from incident.models import Base, TimelineEvent
-from incident.postmortem_models import PostmortemRecord
+from incident.models import Base, PostmortemRecord, TimelineEvent
+from incident.models import postmortem as postmortem_models
 from incident.postmortem_render import to_dict, to_markdown
 from incident.postmortem_sections import SectionConflict, save_section
 from tests.e2e.postmortem_support import (
@@ -397,13 +396,12 @@ def test_on_resolved_posts_once_archives_and_schedules_review(
     loop: LoopThread, pg_url: str, s3_endpoint: str
 ) -> None:
     slack = FakeSlack()
-    settings = PostmortemSettings(
-        _env_file=None,  # type: ignore[call-arg]
-        s3_bucket=BUCKET,
-        s3_prefix="pm/",
-        s3_endpoint_url=s3_endpoint,
-    )
-    services = make_services(pg_url, slack=slack, pm_settings=settings)
+    settings = {
+        "postmortem_s3_bucket": BUCKET,
+        "postmortem_s3_prefix": "pm/",
+        "s3_endpoint_url": s3_endpoint,
+    }
+    services = make_services(pg_url, slack=slack, settings=settings)
     try:
         s = new_incident(loop, services, "deliver")
         first = loop.run(on_resolved(services, s.number))
@@ -460,12 +458,11 @@ def test_delivery_reports_slack_and_s3_trouble_without_raising(
     loop: LoopThread, pg_url: str
 ) -> None:
     slack = FakeSlack()
-    settings = PostmortemSettings(
-        _env_file=None,  # type: ignore[call-arg]
-        s3_bucket="no-such-bucket",
-        s3_endpoint_url="http://127.0.0.1:9",  # nothing listens there
-    )
-    services = make_services(pg_url, slack=slack, pm_settings=settings)
+    settings = {
+        "postmortem_s3_bucket": "no-such-bucket",
+        "s3_endpoint_url": "http://127.0.0.1:9",  # nothing listens there
+    }
+    services = make_services(pg_url, slack=slack, settings=settings)
     try:
         s = new_incident(loop, services, "deliver-trouble")
         slack.fail_channels.add(f"CINC{s.number}")
@@ -474,7 +471,9 @@ def test_delivery_reports_slack_and_s3_trouble_without_raising(
         assert out.errors.keys() == {"channel", "archive"}
         assert out.announce_ts is not None and out.channel_ts is None
         slack.fail_channels.clear()
-        services.extras[EXTRAS_KEY] = PostmortemSettings(_env_file=None)  # type: ignore[call-arg]
+        services.settings = services.settings.model_copy(
+            update={"postmortem_s3_bucket": None}  # no archive this time
+        )
         retry = loop.run(on_resolved(services, s.number))
         assert retry is not None and retry.errors == {} and retry.channel_ts is not None
         assert [p["channel"] for p in slack.posts].count(slack.incidents_id) == 1

@@ -21,11 +21,11 @@ import pytest
 from moto.server import ThreadedMotoServer
 from starlette.applications import Starlette
 
-from bot.adapters.links import ALL, LinkSigner, link_signer
+from bot.adapters.links import ALL, LinkSigner
+from bot.flows.postmortem.links import link_signer
 from bot.services import Services
 from bot.web.html import CSP
 from bot.web.routes import postmortem_routes
-from bot.web.settings import PostmortemSettings
 from incident import event_kinds as K
 from incident import timeline
 from tests.e2e.postmortem_support import (
@@ -90,14 +90,13 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def services(loop: LoopThread, pg_url: str, s3_endpoint: str) -> Iterator[Services]:
-    settings = PostmortemSettings(
-        _env_file=None,  # type: ignore[call-arg]
-        api_token=API_TOKEN,
-        web_secret="web-secret-for-tests",
-        s3_bucket=BUCKET,
-        s3_endpoint_url=s3_endpoint,
-    )
-    s = make_services(pg_url, pm_settings=settings)
+    settings = {
+        "warroom_api_token": API_TOKEN,
+        "warroom_web_secret": "web-secret-for-tests",
+        "postmortem_s3_bucket": BUCKET,
+        "s3_endpoint_url": s3_endpoint,
+    }
+    s = make_services(pg_url, settings=settings)
     yield s
     loop.run(s.engine.dispose())
 

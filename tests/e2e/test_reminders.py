@@ -11,7 +11,6 @@ import pytest
 from warroom_sandbox.testbed import Testbed
 from warroom_sandbox.testbed_second import start_second_app
 
-from bot.flows.reminders.loop import PAUSED
 from incident import reminders
 from incident.models import Incident, TimelineEvent
 from incident.severity import DEFAULT_POLICY
@@ -112,7 +111,7 @@ def test_escalation_is_sent_once_by_two_replicas(fast: Testbed) -> None:
 
 def test_a_restart_loses_no_pending_reminder(fast: Testbed) -> None:
     bed = fast
-    bed.services.extras[PAUSED] = True  # only the replicas below run reminders
+    bed.services.reminders_paused = True  # only the replicas below run reminders
     first = start_second_app(bed)
     inc = declared(bed, sev="SEV2")
     ch = inc["channel_id"]

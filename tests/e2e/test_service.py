@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from warroom_sandbox.testbed import Testbed
 
 from bot.adapters import db
+from bot.adapters.catalog.store import CatalogStore
 from bot.adapters.embedded.postgres import EmbeddedPostgres
 
 
@@ -92,11 +93,49 @@ def test_invalid_setting_names_the_variable() -> None:
 def test_bad_catalog_stops_start_up_with_file_and_line(tmp_path) -> None:
     catalog = tmp_path / "catalog.yml"
     catalog.write_text("services:\n  - name: api\n    health_url: not a url\n")
-    result = _cli("serve", env={"SLACK_BOT_TOKEN": "xoxb-1", "CATALOG_FILE": str(catalog)})
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CATALOG_FILE": str(catalog)}
+    result = _cli("serve", env=env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith("warroom: CATALOG_FILE:") and f"{catalog}:3" in lines[0]
+
+
+def test_every_problem_is_named_in_one_line(tmp_path) -> None:
+    """Bad variables, a missing secret and a bad catalog: one restart shows them all."""
+    catalog = tmp_path / "catalog.yml"
+    catalog.write_text("services:\n  - name: api\n    health_url: not a url\n")
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "PORT": "not-a-port",
+        "WARROOM_SHUTDOWN_GRACE_S": "-1",
+        "CATALOG_FILE": str(catalog),
+    }
+    result = _cli("serve", env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    for name in ("PORT:", "WARROOM_SHUTDOWN_GRACE_S:", "SLACK_SIGNING_SECRET:"):
+        assert name in lines[0]
+    assert f"CATALOG_FILE: {catalog}:3: services[0].health_url:" in lines[0]
+    assert "xoxb-1" not in lines[0]
+
+
+def test_healthz_shows_a_stale_catalog_but_stays_up(bed: Testbed, tmp_path) -> None:
+    path = tmp_path / "catalog.yml"
+    path.write_text(f"services:\n  - name: api\n    health_url: {bed.url}/healthz\n")
+    bed.services.catalog = CatalogStore.load(path)
+    body = httpx.get(bed.url + "/healthz").json()
+    assert body["checks"]["catalog"] == {"status": "healthy", "path": str(path), "services": 1}
+
+    path.write_text("services:\n  - name: api\n    health_url: nope\n")
+    assert bed.services.catalog.reload() is False
+    resp = httpx.get(bed.url + "/healthz")
+    assert resp.status_code == 200 and resp.json()["status"] == "healthy"
+    catalog = resp.json()["checks"]["catalog"]
+    assert catalog["status"] == "stale" and catalog["error"].startswith(f"{path}:3: ")
+    assert bed.services.catalog.current is not None
+    assert bed.services.catalog.current.get("api").health_url == f"{bed.url}/healthz"
 
 
 def test_db_upgrade_command(tmp_path) -> None:

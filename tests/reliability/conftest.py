@@ -16,6 +16,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.reliability)
+            # One worker runs the whole suite, in order, on one shared world.
+            item.add_marker(pytest.mark.xdist_group("reliability"))
 
 
 @pytest.fixture(scope="package")

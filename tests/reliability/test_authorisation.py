@@ -3,9 +3,9 @@ allowlist) tries every destructive command and button, and replays Confirm butto
 person received. Each try is refused with an ephemeral, audited as a `denied` timeline event,
 and changes nothing in Postgres or the cluster.
 
-Who may do what (incident/permissions.py, bot/operations.py `authorised`): severity, commander
-and resolve belong to the commander, the reporter and the responders group (none is set
-here); rollback, scale and restart to the commander and reporter. Acknowledge, updates, notes
+Who may do what (incident/permissions.py, bot/flows/operations/policy.py `decide`): severity,
+commander and resolve belong to the commander, the reporter and the responders group (none is
+set here); rollback, scale and restart to the commander and reporter. Acknowledge, updates, notes
 and status changes short of resolving are open to everyone by design, so they are not tried.
 """
 

@@ -34,7 +34,7 @@ class CatalogStore:
         self.path = Path(path) if path is not None else None
         self._catalog = catalog
         self._error: str | None = None
-        self._mtime: tuple[float, int] | None = None
+        self._stamped: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -42,7 +42,7 @@ class CatalogStore:
         """At start-up: CatalogError stops the process (file:line: reason)."""
         store = cls(path)
         if store.path is not None:
-            store._mtime = store._stamp()
+            store._stamped = store._stamp()
             store._catalog = load_catalog(store.path)
         return store
 
@@ -60,24 +60,32 @@ class CatalogStore:
         path = str(self.path) if self.path else None
         return CatalogStatus(path, self._error is not None, self._error)
 
-    def _stamp(self) -> tuple[float, int] | None:
+    def _stamp(self) -> tuple[int, int, int] | None:
+        """What tells a changed file apart without reading it. The inode catches an editor's
+        or a ConfigMap's atomic replace even within one mtime tick; stat() follows symlinks,
+        so a ConfigMap's `..data` swap is seen."""
         try:
             st = os.stat(self.path) if self.path else None
         except OSError:
             return None
-        return (st.st_mtime, st.st_size) if st else None
+        return (st.st_mtime_ns, st.st_size, st.st_ino) if st else None
 
     def reload(self) -> bool:
         """Read the file again (SIGHUP, or it changed): True when a new catalog took effect."""
         if self.path is None:
             return False
         with self._lock:
-            self._mtime = self._stamp()
+            self._stamped = self._stamp()
             try:
                 fresh = load_catalog(self.path)
             except CatalogError as exc:
-                if self._error != str(exc):
-                    log.error("catalog reload refused; the last good catalog stays", error=str(exc))
+                if self._error != str(exc):  # once per distinct problem, not every poll
+                    log.error(
+                        "catalog reload refused; the last good catalog stays",
+                        path=str(self.path),
+                        line=exc.line,
+                        error=str(exc),
+                    )
                 self._error = str(exc)
                 return False
             changed = fresh != self._catalog
@@ -89,6 +97,6 @@ class CatalogStore:
 
     def reload_if_changed(self) -> bool:
         """Cheap enough to call every few seconds: one stat() unless the file changed."""
-        if self.path is None or self._stamp() == self._mtime:
+        if self.path is None or self._stamp() == self._stamped:
             return False
         return self.reload()

@@ -1,6 +1,6 @@
 """Is the service's Deployment fully available, and are any of its pods in trouble.
 
-The Kubernetes API call itself is injected (``bot/kube_ops.deployment_health`` wired with a
+The Kubernetes API call itself is injected (`bot.adapters.kube.deployment_health` wired with a
 client per context), so this module only decides what the answer means.
 """
 

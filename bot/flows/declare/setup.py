@@ -8,17 +8,20 @@ can finish it without doing any step twice.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 
 from bot.flows import card as incident_card
+from bot.flows.declare import adopt
+from bot.flows.errors import is_storage_error
 from bot.logging_setup import get_logger
-from bot.metrics import SLACK_STEP_FAILURES
+from bot.metrics import INCIDENTS_DECLARED, SLACK_STEP_FAILURES
 from bot.services import Services
-from bot.slack.channels import ChannelMissing, NamedChannels, find_channel
+from bot.slack.channels import ChannelMissing
 from incident import card, registry, timeline
 from incident.declaration import channel_name
 from incident.models import Incident
@@ -67,30 +70,6 @@ def _slack_error(exc: SlackApiError) -> str:
     return f"{err} (retry after {retry_after}s)" if err == "ratelimited" and retry_after else err
 
 
-async def _bot_user_id(services: Services) -> str:
-    if "bot_user_id" not in services.extras:
-        auth = await services.slack.auth_test()
-        services.extras["bot_user_id"] = auth["user_id"]
-    return services.extras["bot_user_id"]
-
-
-def named_channels(services: Services) -> NamedChannels:
-    if "named_channels" not in services.extras:
-        services.extras["named_channels"] = NamedChannels(services.slack)
-    return services.extras["named_channels"]
-
-
-async def _adoptable(services: Services, name: str) -> dict | None:
-    """After `name_taken`: the channel may be ours from an attempt that crashed before we
-    stored its id. Adopt it only if the bot created it and no incident claims it."""
-    ch = await find_channel(services.slack, name)
-    if ch is None or not ch.get("is_member") or ch.get("creator") != await _bot_user_id(services):
-        return None
-    async with services.sessions() as session:
-        taken = await session.scalar(select(Incident.number).where(Incident.channel_id == ch["id"]))
-    return None if taken else ch
-
-
 async def _step_channel(services: Services, inc: Incident) -> dict:
     last_error = "name_taken"
     for attempt in range(MAX_NAME_ATTEMPTS):
@@ -102,7 +81,7 @@ async def _step_channel(services: Services, inc: Incident) -> dict:
             last_error = _slack_error(exc)
             if exc.response.get("error") != "name_taken":
                 raise StepFailed(last_error) from exc
-            if attempt == 0 and (ch := await _adoptable(services, name)):
+            if attempt == 0 and (ch := await adopt.adoptable_channel(services, name)):
                 return {"channel_id": ch["id"], "channel_name": ch["name"], "adopted": True}
     raise StepFailed(last_error)
 
@@ -122,22 +101,6 @@ async def _step_topic(services: Services, inc: Incident) -> dict:
     return {}
 
 
-async def _posted_card(services: Services, inc: Incident) -> str | None:
-    """After a failed attempt (a timeout: Slack may have posted it after all), the ts of a
-    card of ours already in the channel, so a repair does not post a second one."""
-    try:
-        resp = await services.slack.conversations_history(channel=inc.channel_id, limit=100)
-    except SlackApiError:
-        return None
-    bot = await _bot_user_id(services)
-    for msg in resp.get("messages") or []:
-        if msg.get("user") != bot and msg.get("bot_id") is None:
-            continue
-        if any(b.get("block_id") == f"card:{inc.number}" for b in msg.get("blocks") or []):
-            return msg.get("ts")
-    return None
-
-
 async def _step_card(services: Services, inc: Incident) -> dict:
     blocks, text = await incident_card.render(services, inc)
     resp = await services.slack.chat_postMessage(channel=inc.channel_id, blocks=blocks, text=text)
@@ -153,27 +116,10 @@ async def _step_pin(services: Services, inc: Incident) -> dict:
     return {}
 
 
-async def _posted_announcement(services: Services, inc: Incident) -> str | None:
-    """After a cut-short declare: the ts of our announcement of this incident if Slack
-    already has it in #incidents, so a repair does not announce twice."""
-    try:
-        channel = await named_channels(services).channel_id(services.settings.incidents_channel)
-        resp = await services.slack.conversations_history(channel=channel, limit=200)
-    except (SlackApiError, ChannelMissing):
-        return None
-    bot = await _bot_user_id(services)
-    needle = f"incident #{inc.number} declared"
-    for msg in resp.get("messages") or []:
-        mine = msg.get("user") == bot or msg.get("bot_id") is not None
-        if mine and needle in (msg.get("text") or "") and f"<#{inc.channel_id}>" in msg["text"]:
-            return msg.get("ts")
-    return None
-
-
 async def _step_announce(services: Services, inc: Incident) -> dict:
     name = services.settings.incidents_channel
     try:
-        resp = await named_channels(services).post(name, text=card.announcement(inc))
+        resp = await services.channels.post(name, text=card.announcement(inc))
     except ChannelMissing as exc:
         raise StepFailed(f"channel #{exc.name} not found") from exc
     return {"announce_ts": resp.get("ts")}
@@ -222,25 +168,10 @@ def step_label(services: Services, step: str) -> str:
     return STEP_LABELS[step].format(incidents=services.settings.incidents_channel)
 
 
-async def _adopt(services: Services, inc: Incident, step: str) -> dict | None:
-    """What Slack already shows of a step a cut-short declare never recorded."""
-    if step == "card" and (ts := await _posted_card(services, inc)):
-        return {"card_ts": ts, "adopted": True}
-    if step == "announce" and (ts := await _posted_announcement(services, inc)):
-        return {"announce_ts": ts, "adopted": True}
-    return None
-
-
-# Set-ups running at once per process: a burst of declarations must queue here rather
-# than time out waiting for a database connection (the pool is 10 + 10).
-SETUP_SLOTS = 8
-
-
 async def run_setup(services: Services, number: int) -> SetupOutcome:
-    slots = services.extras.get("_setup_slots")
-    if slots is None:  # one per Services (and so per event loop)
-        slots = services.extras["_setup_slots"] = asyncio.Semaphore(SETUP_SLOTS)
-    async with slots:
+    """Set-ups queue for `services.setup_slots`: a burst of declarations must wait here
+    rather than time out waiting for a database connection."""
+    async with services.setup_slots:
         return await _run_setup(services, number)
 
 
@@ -261,7 +192,7 @@ async def _run_setup(services: Services, number: int) -> SetupOutcome:
             outcome.skipped.append(step)
             continue
         try:
-            result = await _adopt(services, inc, step) if resuming else None
+            result = await adopt.adopt(services, inc, step) if resuming else None
             result = result or await _RUN[step](services, inc)
             error = None
         except StepFailed as exc:
@@ -308,23 +239,17 @@ async def _soft_duplicate(
 ) -> Incident | str | None:
     """The same person declaring the same title twice within two minutes means one incident.
     Returns the earlier incident, "pending" when it is still being stored, or None."""
-    import hashlib
-
-    from bot.adapters.locks import LockUnavailable
-
     marker = f"declare:{reporter}:{hashlib.sha256(title.lower().encode()).hexdigest()[:16]}"
     try:
         first = await services.redis.set(
             "warroom:" + marker, key, nx=True, ex=SOFT_DUPLICATE_WINDOW_S
         )
         holder = None if first else await services.redis.get("warroom:" + marker)
-    except (OSError, LockUnavailable, Exception) as exc:  # Redis down: the DB key still guards
+    except Exception as exc:  # Redis down: the DB key still guards
         log.warning("soft duplicate check skipped", error_type=type(exc).__name__)
         return None
     if first or (holder and holder.decode() == key):
         return None
-    from datetime import timedelta
-
     for _ in range(20):
         async with services.sessions() as session:
             earlier = await registry.recent_same_title(
@@ -382,15 +307,11 @@ async def declare_incident(
         )
     if inc is None:
         return None
-    from bot.metrics import INCIDENTS_DECLARED
-
     INCIDENTS_DECLARED.labels(severity).inc()
     log.info("incident declared", incident=inc.number, severity=severity)
     try:
         outcome = await run_setup(services, inc.number)
     except Exception as exc:
-        from bot.flows.errors import is_storage_error
-
         if not is_storage_error(exc):
             raise
         # The incident is stored and Slack may have done some steps: "nothing was changed"

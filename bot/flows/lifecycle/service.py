@@ -9,21 +9,20 @@ person hears "done, but the card could not be refreshed" rather than a false fai
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapters.locks import LockUnavailable
 from bot.flows import card as incident_card
-from bot.flows.declare.setup import named_channels
+from bot.flows.postmortem import delivery as postmortem_delivery
 from bot.logging_setup import get_logger
 from bot.services import Services
+from bot.slack import usergroups
 from bot.slack.channels import ChannelMissing
 from incident import event_kinds as K
 from incident import permissions, registry, timeline
@@ -36,9 +35,8 @@ from incident.timefmt import short_time
 log = get_logger(__name__)
 
 Rule = Callable[[AsyncSession, Incident, datetime], Awaitable[Outcome]]
-GROUP_MEMBERS_TTL_S = 60.0
+Change = Callable[..., Awaitable[Outcome]]
 CARD_LOCK_TTL_S = 15.0
-POSTMORTEM_MODULE = "bot.flows.postmortem.delivery"
 
 
 class PermissionDenied(LifecycleError):
@@ -70,39 +68,26 @@ def oncall_group(services: Services, severity: str) -> str | None:
 
 async def group_id(services: Services, handle: str) -> str | None:
     """Slack mentions a group by id (`<!subteam^S123>`); people configure its handle."""
-    ids: dict[str, str] = services.extras.setdefault("usergroup_ids", {})
-    handle = handle.lstrip("@")
-    if handle not in ids:
-        resp = await services.slack.usergroups_list()
-        for group in resp.get("usergroups") or []:
-            ids[group.get("handle", "")] = group["id"]
-    return ids.get(handle)
+    return await usergroups.group_id(services.slack, services.caches.usergroup_ids, handle)
 
 
 async def group_members(services: Services, handle: str | None) -> frozenset[str]:
     """Members of a group, cached a minute; empty when Slack cannot say (denials then name
     who else may act)."""
-    if not handle:
-        return frozenset()
-    cache: dict[str, tuple[float, frozenset[str]]] = services.extras.setdefault(
-        "usergroup_members", {}
+    caches = services.caches
+    return await usergroups.group_members(
+        services.slack, caches.usergroup_ids, caches.usergroup_members, handle
     )
-    hit = cache.get(handle)
-    if hit and hit[0] > time.monotonic():
-        return hit[1]
-    try:
-        gid = await group_id(services, handle)
-        users = (
-            (await services.slack.usergroups_users_list(usergroup=gid)).get("users") or []
-            if gid
-            else []
-        )
-    except SlackApiError as exc:
-        log.warning("user group lookup failed", group=handle, error=exc.response.get("error"))
-        return frozenset()
-    members = frozenset(users)
-    cache[handle] = (time.monotonic() + GROUP_MEMBERS_TTL_S, members)
-    return members
+
+
+def rule_of(change: Change, *args: Any, actor: str, key: str | None, **kwargs: Any) -> Rule:
+    """A rule of `incident.lifecycle` (`acknowledge`, `set_severity`…) with the request's
+    own arguments bound; `apply` supplies the locked row and the time."""
+
+    async def rule(session: AsyncSession, incident: Incident, now: datetime) -> Outcome:
+        return await change(session, incident, *args, actor=actor, now=now, key=key, **kwargs)
+
+    return rule
 
 
 # -- applying ----------------------------------------------------------------------------
@@ -249,7 +234,7 @@ async def _say(services: Services, channel: str | None, text: str, problems: lis
 async def _announce(services: Services, text: str, problems: list[str]) -> None:
     name = services.settings.incidents_channel
     try:
-        await named_channels(services).post(name, text=text)
+        await services.channels.post(name, text=text)
     except ChannelMissing:
         problems.append(f"announce in #{name}: channel not found")
     except SlackApiError as exc:
@@ -335,12 +320,10 @@ async def _invite(services: Services, inc: Incident, user: str, problems: list[s
 
 
 async def _postmortem(services: Services, number: int, problems: list[str]) -> None:
-    """The post-mortem is another module's job; it may not be installed."""
-    if importlib.util.find_spec(POSTMORTEM_MODULE) is None:
-        return
-    delivery = importlib.import_module(POSTMORTEM_MODULE)
+    """The post-mortem is delivered once the resolution is stored; its trouble is reported,
+    never allowed to undo the resolution."""
     try:
-        await delivery.on_resolved(services, number)
+        await postmortem_delivery.on_resolved(services, number)
     except Exception as exc:  # resolution stands whatever the post-mortem does
         log.error("post-mortem delivery failed", incident=number, error_type=type(exc).__name__)
         problems.append(f"deliver the post-mortem: {type(exc).__name__}")

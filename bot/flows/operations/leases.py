@@ -19,7 +19,7 @@ from sqlalchemy import or_, select, update
 
 from bot.logging_setup import get_logger
 from bot.services import Services
-from incident.operation_models import RolloutFollow
+from incident.models import RolloutFollow
 
 log = get_logger(__name__)
 

@@ -1,18 +1,22 @@
 """Every replica looks for rollouts nobody is following any more (their follower was stopped
-or crashed, see `bot.rollout_leases`) and finishes them: follow to the end, verify health,
+or crashed, see `leases`) and finishes them: follow to the end, verify health,
 post the verdict in the same progress message, record the outcome once."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from bot.background import background_task, idle
-from bot.flows.operations import core as operations
 from bot.flows.operations import leases as rollout_leases
+from bot.flows.operations.errors import OpsError
+from bot.flows.operations.execute import LOCK_TTL_S, lock_key
+from bot.flows.operations.follow import Follow, ProgressMessage, finish
+from bot.flows.operations.plan import api_for
+from bot.flows.operations.request import Outcome, Request
 from bot.logging_setup import get_logger
 from bot.services import Services
-from incident.operation_models import RolloutFollow
+from bot.slack.ui import operations as ui
+from incident.models import RolloutFollow
 
 log = get_logger(__name__)
 
@@ -35,7 +39,7 @@ SKIP_S = 60.0  # how long a replica that cannot reach a follow's cluster leaves 
 
 def _skipped(services: Services) -> dict[str, float]:
     """Follows this replica could not take up (no credentials for that cluster, say)."""
-    skipped: dict[str, float] = services.extras.setdefault("_rollout_watch_skip", {})
+    skipped = services.caches.rollout_skips
     now = time.monotonic()
     for request_id in [r for r, until in skipped.items() if until < now]:
         del skipped[request_id]
@@ -52,11 +56,11 @@ async def tick(services: Services) -> bool:
     return True
 
 
-async def resume(services: Services, row: RolloutFollow) -> operations.Outcome | None:
+async def resume(services: Services, row: RolloutFollow) -> Outcome | None:
     lease = rollout_leases.Lease(row.request_id)
     try:
-        req = operations.Request.from_value(json.dumps(row.request["value"]))
-    except (operations.OpsError, KeyError, TypeError) as exc:
+        req = Request.from_dict(row.request["value"])
+    except (OpsError, KeyError, TypeError) as exc:
         log.error("rollout follow unreadable", request_id=row.request_id, error=str(exc))
         async with services.transaction() as session:
             await rollout_leases.mark_finished(session, row.request_id, services.clock.now())
@@ -69,7 +73,7 @@ async def resume(services: Services, row: RolloutFollow) -> operations.Outcome |
         resumed=row.resumed,
     )
     try:
-        api = operations.api_client(services, req.cluster)
+        api = api_for(services, req.cluster)
     except Exception as exc:  # this replica cannot reach that cluster: leave it to another
         log.warning(
             "cannot resume rollout follow here",
@@ -79,23 +83,23 @@ async def resume(services: Services, row: RolloutFollow) -> operations.Outcome |
         _skipped(services)[row.request_id] = time.monotonic() + SKIP_S
         await rollout_leases.hand_back(services, lease)
         return None
-    board = operations.ProgressMessage(
+    board = ProgressMessage(
         services, row.channel_id, str(row.request.get("head") or f"🔧 {req.target}")
     )
     board.ts = row.progress_ts
-    await board.show(f"♻️ {req.deployment}: the replica following this rollout stopped; resuming")
+    await board.show(ui.resumed_line(req.deployment))
     # The deploy lock keeps others off while we watch; a crashed holder's lock may still be
     # there until it expires, and following is read-only, so go on without it then.
     held = None
     try:
         held, _ = await services.locks.acquire(
-            f"deploy:{req.target}", operations.LOCK_TTL_S, user=row.actor, action=req.action
+            lock_key(req.target), LOCK_TTL_S, user=row.actor, action=req.action
         )
     except Exception:
         held = None
     try:
-        follow = operations.Follow(row.incident_number, req, row.actor, dict(row.audit), api, board)
-        return await operations.finish(services, follow, lease)
+        follow = Follow(row.incident_number, req, row.actor, dict(row.audit), api, board)
+        return await finish(services, follow, lease)
     finally:
         if held is not None:
             await services.locks.release(held)

@@ -16,10 +16,10 @@ from typing import Any
 
 import boto3
 
+from bot.config import PostmortemConfig
 from bot.flows.postmortem.docs import load_postmortem, names_for
 from bot.logging_setup import get_logger
 from bot.services import Services
-from bot.web.settings import PostmortemSettings, postmortem_settings
 from incident.postmortem import PostMortem
 from incident.postmortem_render import to_dict, to_markdown
 
@@ -42,7 +42,7 @@ def _client(endpoint_url: str | None) -> Any:
         return _clients[endpoint_url]
 
 
-def _upload(settings: PostmortemSettings, number: int, markdown: str, document: str) -> list[str]:
+def _upload(settings: PostmortemConfig, number: int, markdown: str, document: str) -> list[str]:
     assert settings.s3_bucket
     client = _client(settings.s3_endpoint_url)
     keys = []
@@ -60,7 +60,7 @@ async def archive_postmortem(
     services: Services, number: int, *, pm: PostMortem | None = None
 ) -> Archived | None:
     """Upload both forms; None when no bucket is configured. Raises on S3 errors."""
-    settings = postmortem_settings(services)
+    settings = services.settings.postmortem
     if not settings.s3_bucket:
         return None
     pm = pm or await load_postmortem(services, number)

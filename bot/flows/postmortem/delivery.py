@@ -17,18 +17,16 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.adapters.links import link_expiry, link_signer
-from bot.flows.declare.setup import named_channels
 from bot.flows.postmortem.archive import Archived, archive_postmortem
+from bot.flows.postmortem.links import link_expiry, link_signer
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack.channels import ChannelMissing
 from incident import event_kinds as K
 from incident import postmortem, review, timeline
 from incident.escaping import escape_mrkdwn
-from incident.models import Incident, Status
+from incident.models import Incident, PostmortemRecord, Status
 from incident.postmortem import PostMortem
-from incident.postmortem_models import PostmortemRecord
 from incident.postmortem_render import slack_summary
 from incident.timefmt import utc_text
 
@@ -120,7 +118,7 @@ async def _post_summary(
             out.errors["channel"] = _error(exc)
     if not delivery.get("announce_ts"):
         try:
-            resp = await named_channels(services).post(
+            resp = await services.channels.post(
                 services.settings.incidents_channel, text=text, unfurl_links=False
             )
             delivery["announce_ts"] = resp.get("ts")

@@ -29,4 +29,4 @@ def people_in(pm: PostMortem) -> set[str]:
 
 
 async def names_for(services: Services, pm: PostMortem) -> dict[str, str]:
-    return await display_names(services, people_in(pm))
+    return await display_names(services.slack, services.caches.user_names, people_in(pm))

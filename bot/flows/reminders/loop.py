@@ -15,13 +15,11 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, select
 
 from bot.background import background_task, idle
-from bot.flows.declare.setup import named_channels
 from bot.flows.lifecycle import service as lifecycle_service
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack.channels import ChannelMissing
-from bot.slack.ui.card_buttons import RESOLVE, RESOLVE_CONFIRM
-from bot.slack.ui.elements import button, mrkdwn_section
+from bot.slack.ui.incident_text import suggest_resolve_blocks
 from incident import event_kinds as K
 from incident import registry, reminders, timeline
 from incident.escaping import escape_mrkdwn
@@ -31,20 +29,20 @@ from incident.timefmt import duration_text, utc_text
 
 log = get_logger(__name__)
 
-DEFAULT_INTERVAL_S = 15.0
 MAX_SLEEP_S = 1.0  # re-read the interval at least this often
-PAUSED = "reminders_paused"  # services.extras flag: the sandbox and tests stop the scheduler
 
 
 def interval(services: Services) -> float:
-    return float(getattr(services.settings, "reminder_interval_s", DEFAULT_INTERVAL_S))
+    """Read each round: tests and the sandbox change it on a running process."""
+    return services.settings.reminder_interval_s
 
 
 @background_task("reminders", stops_at_idle=True)
 async def run(services: Services) -> None:
     last = 0.0
     while True:
-        if not services.extras.get(PAUSED) and time.monotonic() - last >= interval(services):
+        # `reminders_paused`: the sandbox and tests stop the scheduler of this process.
+        if not services.reminders_paused and time.monotonic() - last >= interval(services):
             last = time.monotonic()
             try:
                 await tick(services)
@@ -158,7 +156,7 @@ async def _post(services: Services, channel: str | None, **message: object) -> b
 
 async def _announce(services: Services, text: str) -> bool:
     try:
-        await named_channels(services).post(services.settings.incidents_channel, text=text)
+        await services.channels.post(services.settings.incidents_channel, text=text)
     except (SlackApiError, ChannelMissing) as exc:
         log.warning("escalation not announced", error_type=type(exc).__name__)
         return False
@@ -206,23 +204,5 @@ async def _suggest_resolving(services: Services, inc: Incident, due: Due) -> boo
         f"<@{inc.commander_id}>, if it is fixed, resolve it."
     )
     return await _post(
-        services,
-        inc.channel_id,
-        text=text,
-        blocks=[
-            mrkdwn_section(text),
-            {
-                "type": "actions",
-                "block_id": f"suggest_resolve:{inc.number}",
-                "elements": [
-                    button(
-                        RESOLVE,
-                        "Resolve",
-                        str(inc.number),
-                        style="primary",
-                        confirm=RESOLVE_CONFIRM,
-                    )
-                ],
-            },
-        ],
+        services, inc.channel_id, text=text, blocks=suggest_resolve_blocks(inc, text)
     )

@@ -12,10 +12,9 @@ log = get_logger(__name__)
 
 @background_task("postmortem_reviews", stops_at_idle=True)
 async def review_reminder_loop(services: Services) -> None:
-    interval = float(getattr(services.settings, "reminder_interval_s", 15))
     while True:
         try:
             await due_review_reminders(services, services.clock.now())
         except Exception as exc:  # Postgres down: the next round picks everything up
             log.warning("review reminder round failed", error_type=type(exc).__name__)
-        await idle(max(interval, 1.0))
+        await idle(max(services.settings.reminder_interval_s, 1.0))

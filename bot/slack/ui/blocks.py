@@ -5,12 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from bot.slack.ui import card_buttons
-from bot.slack.ui.elements import button, mrkdwn_section, plain
+from bot.slack.ui.elements import (
+    actions,
+    button,
+    mrkdwn_section,
+    plain,
+    select_input,
+    text_input,
+    user_input,
+)
 from incident import card
 from incident.models import Incident
 from incident.severity import DEFINITIONS, SEVERITIES
 
 DECLARE_CALLBACK = "declare_incident"
+MAX_IMPACT = 2000
 
 
 def card_blocks(incident: Incident, updates: list[card.CardUpdate]) -> list[dict[str, Any]]:
@@ -36,9 +45,7 @@ def card_blocks(incident: Incident, updates: list[card.CardUpdate]) -> list[dict
             for b in card_buttons.buttons()
         ]
         if elements:
-            blocks.append(
-                {"type": "actions", "block_id": f"card:{value}", "elements": elements[:25]}
-            )
+            blocks.append(actions(f"card:{value}", *elements))
     else:
         blocks.append(
             {
@@ -73,41 +80,21 @@ def declare_modal(
         "close": plain("Cancel"),
         "blocks": [
             {"type": "input", "block_id": "title", "label": plain("Title"), "element": title_el},
-            {
-                "type": "input",
-                "block_id": "severity",
-                "label": plain("Severity"),
-                "element": {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "options": sev_opts,
-                    "initial_option": initial_sev,
-                },
-                "hint": plain("SEV1 critical · SEV2 high · SEV3 medium · SEV4 low"),
-            },
-            {
-                "type": "input",
-                "block_id": "impact",
-                "optional": True,
-                "label": plain("Impact"),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "multiline": True,
-                    "max_length": 2000,
-                },
-                "hint": plain("Who is affected, and how?"),
-            },
-            {
-                "type": "input",
-                "block_id": "commander",
-                "label": plain("Incident commander"),
-                "element": {
-                    "type": "users_select",
-                    "action_id": "value",
-                    "initial_user": commander,
-                },
-            },
+            select_input(
+                "severity",
+                "Severity",
+                sev_opts,
+                initial_sev,
+                hint="SEV1 critical · SEV2 high · SEV3 medium · SEV4 low",
+            ),
+            text_input(
+                "impact",
+                "Impact",
+                max_length=MAX_IMPACT,
+                optional=True,
+                hint="Who is affected, and how?",
+            ),
+            user_input("commander", "Incident commander", commander),
         ],
     }
 

@@ -1,5 +1,7 @@
-"""The buttons on the incident card. Listener modules add theirs when they register, so the
-card never shows a button that nothing answers."""
+"""The action and view ids of the incident card and its modals, and the buttons the card
+shows. The lifecycle buttons are always answered (handlers.card_actions), so they are a fixed
+list; buttons that need a cluster are added by their listener module when it registers, so
+the card never shows a button that nothing answers."""
 
 from __future__ import annotations
 
@@ -16,8 +18,12 @@ UPDATE_VIEW = "incident_update_view"
 SEVERITY_VIEW = "incident_severity_view"
 COMMANDER_VIEW = "incident_commander_view"
 RESOLVE_VIEW = "incident_resolve_view"
+# `/incident resolve` asks once more with these two buttons.
+RESOLVE_CONFIRM = "incident_resolve_confirm"
+RESOLVE_CANCEL = "incident_resolve_cancel"
 
-RESOLVE_CONFIRM = {
+# Slack's own "are you sure?" dialog on a Resolve button.
+RESOLVE_DIALOG = {
     "title": plain("Resolve this incident?"),
     "text": {
         "type": "mrkdwn",
@@ -39,6 +45,15 @@ class CardButton:
     order: int = 50
 
 
+LIFECYCLE_BUTTONS: tuple[CardButton, ...] = (
+    CardButton(ACK, "Acknowledge", style="primary", order=10),
+    CardButton(UPDATE, "Post update", order=20),
+    CardButton(SEVERITY, "Change severity", order=30),
+    CardButton(COMMANDER, "Assign commander", order=40),
+    CardButton(RESOLVE, "Resolve", style="danger", confirm=RESOLVE_DIALOG, order=90),
+)
+
+# Buttons a listener module shows only when it can answer them (see the module docstring).
 _BUTTONS: dict[str, CardButton] = {}
 
 
@@ -47,4 +62,5 @@ def add(button: CardButton) -> None:
 
 
 def buttons() -> list[CardButton]:
-    return sorted(_BUTTONS.values(), key=lambda b: (b.order, b.action_id))
+    shown = {b.action_id: b for b in LIFECYCLE_BUTTONS} | _BUTTONS
+    return sorted(shown.values(), key=lambda b: (b.order, b.action_id))

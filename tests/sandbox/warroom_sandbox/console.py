@@ -7,7 +7,6 @@ posted as readable text, and presses buttons by their label.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -356,14 +355,13 @@ def run_sandbox(script: str | None = None) -> int:
 
     logging_setup.configure("ERROR")
     logging.getLogger().setLevel(logging.CRITICAL)
-    # The sandbox always has a (fake) cluster: show the card's Rollback…/Scale… buttons.
-    os.environ.setdefault("WARROOM_OPS_CARD_BUTTONS", "1")
     data_dir = Path(tempfile.mkdtemp(prefix="warroom-sandbox-"))
     print("starting the sandbox (embedded Postgres, Redis and Slack)…", flush=True)
-    bed = Testbed(data_dir).start()
+    # The sandbox always has a (fake) cluster: show the card's Rollback…/Scale… buttons.
+    bed = Testbed(data_dir, settings_overrides={"warroom_ops_card_buttons": True}).start()
     from warroom_sandbox.console_cluster import attach_fake_cluster
 
-    attach_fake_cluster(bed)
+    cluster = attach_fake_cluster(bed)
     lines: Iterator[str] | None = None
     if script:
         lines = iter(Path(script).read_text().splitlines())
@@ -399,7 +397,7 @@ def run_sandbox(script: str | None = None) -> int:
     except KeyboardInterrupt:
         print()
     finally:
-        bed.services.extras["fake_cluster"][1].stop()
+        cluster.stop()
         bed.stop()
         bed.redis_server.stop()
         bed.pg.stop()

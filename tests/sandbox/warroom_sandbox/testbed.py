@@ -16,13 +16,17 @@ import httpx
 import sqlalchemy as sa
 
 from bot.adapters import db
+from bot.adapters.checks.aws import AwsClients
 from bot.adapters.embedded.postgres import EmbeddedPostgres
 from bot.adapters.embedded.redis import EmbeddedRedis
+from bot.adapters.kube.clients import KubeClients
 from bot.adapters.stores import StoreURLs
 from bot.bootstrap import build_services
 from bot.clock import Clock
 from bot.config import load_settings
 from bot.http.server import build_asgi
+from bot.services import Caches
+from bot.slack.channels import NamedChannels
 from warroom_sandbox.slack_driver import SlackDriver
 from warroom_sandbox.slack_emulator import SlackEmulator
 from warroom_sandbox.slack_emulator.server import serve_in_thread, start_emulator
@@ -61,6 +65,7 @@ class Testbed:
         self.services = build_services(
             self.settings, StoreURLs(self.pg.url, self.redis_server.url), clock=self.clock
         )
+        self._catalog = self.services.catalog
         self.asgi = build_asgi(self.services, on_shutdown=self.services.close)
         self.app_server = serve_in_thread(self.asgi)
         self.driver = SlackDriver(
@@ -69,6 +74,36 @@ class Testbed:
         # pre-ping: tests stop and start Postgres; a pooled connection may be dead after that
         self._sync_engine = sa.create_engine(self.pg.url, pool_pre_ping=True)
         return self
+
+    def _truncate(self, attempts: int = 20) -> None:
+        """Empty every table. The previous test's post-ack work and the background loops
+        may still hold row locks, and TRUNCATE then deadlocks or times out: try again."""
+        for attempt in range(attempts):
+            try:
+                with self._sync_engine.begin() as conn:
+                    conn.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+                    names = sa.inspect(conn).get_table_names()
+                    tables = [t for t in names if t != "alembic_version"]
+                    conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+                return
+            except sa.exc.OperationalError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.1)
+
+    def _fresh_services(self) -> None:
+        """What a test may have replaced or filled goes back to what start() built."""
+        services = self.services
+        services.settings = self.settings
+        services.catalog = self._catalog
+        services.kube = KubeClients(self.settings.ops.kubeconfig)
+        services.aws = AwsClients()
+        services.caches = Caches()
+        services.channels = NamedChannels(services.slack)
+        services.background_enabled = True
+        services.reminders_paused = False
+        services.link_signer = None
+        services.pin_batchers = None
 
     @property
     def url(self) -> str:
@@ -81,10 +116,8 @@ class Testbed:
 
     def reset(self) -> None:
         """A clean slate between tests: empty tables, a fresh emulated workspace, no caches."""
-        with self._sync_engine.begin() as conn:
-            tables = [t for t in sa.inspect(conn).get_table_names() if t != "alembic_version"]
-            conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-        self.services.extras.clear()
+        self._truncate()
+        self._fresh_services()
         self.emulator.reset()
         self.people = {
             name: self.emulator.add_user(name) for name in ("alice", "bob", "carol", "dave", "erin")
@@ -146,7 +179,8 @@ class Replica:
     url: str
     log_path: Path
 
-    def wait_healthy(self, timeout: float = 30) -> None:
+    def wait_healthy(self, timeout: float = 90) -> None:
+        """Long enough for a start on a loaded 2-core machine; an exit fails at once."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

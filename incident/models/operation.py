@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from incident.models import Base
+from incident.models.base import Base
 
 
 class RolloutFollow(Base):

@@ -1,4 +1,5 @@
-"""What Postgres holds about an incident. Times are timezone-aware UTC."""
+"""What Postgres holds about an incident: the row, its timeline and who took part. Times are
+timezone-aware UTC."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     ForeignKey,
     Identity,
     Index,
@@ -17,12 +17,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-
-class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSONB, datetime: DateTime(timezone=True)}
+from incident.models.base import Base
 
 
 class Status(enum.StrEnum):
@@ -93,7 +90,3 @@ class Participant(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(32), default="responder")
     joined_at: Mapped[datetime]
-
-
-# their tables join Base.metadata
-from incident import operation_models, postmortem_models  # noqa: E402, F401

@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Identity, Index, String,
 from sqlalchemy import UniqueConstraint as Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
-from incident.models import Base
+from incident.models.base import Base
 
 
 class PostmortemSection(Base):

@@ -1,0 +1,222 @@
+"""What operations show in Slack: the plan with Confirm/Cancel, the progress message, the
+verdict, the rollout history, and the card's Rollback…/Scale… modals.
+
+Pure builders: the flows hand in what to show, so the wording and Block Kit of an operation
+live in one place and can be read without a cluster or a workspace.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot.adapters.kube.models import Revision
+from bot.slack.ui.elements import plain
+from incident.models import Incident
+
+CONFIRM = "ops_confirm"
+CANCEL = "ops_cancel"
+ROLLBACK_VIEW = "ops_rollback_view"
+SCALE_VIEW = "ops_scale_view"
+NO_CLUSTER_VIEW = "ops_no_cluster_view"
+
+# (value "[cluster:]namespace/deployment", label) for a modal's target menu
+Choice = tuple[str, str]
+
+
+def images_text(images: dict[str, str]) -> str:
+    return ", ".join(f"`{name}={image}`" for name, image in images.items())
+
+
+# -- the plan -------------------------------------------------------------------------------
+
+
+def confirmation_text(plan_text: str, *, dry_run: bool) -> str:
+    """The notification text of the plan (the blocks say the same)."""
+    return ("[dry run] " if dry_run else "") + plan_text
+
+
+def confirmation_blocks(
+    plan_text: str, value: str, action: str, *, dry_run: bool
+) -> list[dict[str, Any]]:
+    """The plan and its Confirm/Cancel; both buttons carry the request (`value`)."""
+    head = "🧪 *Dry run* — nothing will be changed.\n" if dry_run else ""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": head + plan_text}},
+        {
+            "type": "actions",
+            "block_id": CONFIRM,
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": CONFIRM,
+                    "text": {"type": "plain_text", "text": "Confirm"},
+                    "style": "danger" if action != "scale" else "primary",
+                    "value": value,
+                },
+                {
+                    "type": "button",
+                    "action_id": CANCEL,
+                    "text": {"type": "plain_text", "text": "Cancel"},
+                    "value": value,
+                },
+            ],
+        },
+    ]
+
+
+# -- the rollout ----------------------------------------------------------------------------
+
+
+def progress_head(user: str, plan_text: str) -> str:
+    return f"🔧 <@{user}> started: {plan_text}"
+
+
+def progress_line(deployment: str, message: str) -> str:
+    return f"⏳ {deployment}: {message}"
+
+
+def resumed_line(deployment: str) -> str:
+    return f"♻️ {deployment}: the replica following this rollout stopped; resuming"
+
+
+def verdict_text(action: str, target: str, ok: bool, rollout: str, health: Sequence[str]) -> str:
+    health_lines = "\n" + "\n".join(health) if health else ""
+    return (
+        f"{'✅' if ok else '❌'} {action} of {target} "
+        f"{'succeeded' if ok else 'did not succeed'}: {rollout}{health_lines}"
+    )
+
+
+def history_text(revisions: Sequence[Revision], target: str) -> str:
+    if not revisions:
+        return f"No rollout history for `{target}`."
+    lines = [f"*Rollout history of `{target}`* (oldest first)"]
+    for r in revisions:
+        mark = " ← current" if r.is_current else ""
+        cause = f" — {r.change_cause}" if r.change_cause else ""
+        lines.append(f"• {r.number}: {images_text(r.images)}{cause}{mark}")
+    return "\n".join(lines)
+
+
+# -- the card's modals ------------------------------------------------------------------------
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def target_blocks(choices: Sequence[Choice], note: str | None) -> list[dict[str, Any]]:
+    """A menu of the catalog's Deployments, or (with `note` saying why there is none) a box
+    to type `namespace/deployment`."""
+    if choices:
+        options = [{"text": plain(label[:75]), "value": value} for value, label in choices[:100]]
+        element: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": "value",
+            "placeholder": plain("Choose a Deployment"),
+            "options": options,
+        }
+        if len(options) == 1:
+            element["initial_option"] = options[0]
+        return [
+            {
+                "type": "input",
+                "block_id": "target",
+                "label": plain("Deployment"),
+                "element": element,
+            }
+        ]
+    return [
+        _context(f"{note} Type the Deployment as `namespace/deployment`."),
+        {
+            "type": "input",
+            "block_id": "target",
+            "label": plain("Deployment (namespace/deployment)"),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "value",
+                "placeholder": plain("prod/api"),
+            },
+        },
+    ]
+
+
+def _shell(callback_id: str, title: str, inc: Incident, channel: str | None) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": json.dumps({"n": inc.number, "c": channel or inc.channel_id or ""}),
+        "title": plain(title),
+        "close": plain("Cancel"),
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "plain_text", "text": f"Incident #{inc.number}: {inc.title}"}
+                ],
+            }
+        ],
+    }
+
+
+def no_cluster_modal(title: str, inc: Incident, channel: str | None) -> dict[str, Any]:
+    view = _shell(NO_CLUSTER_VIEW, title, inc, channel)
+    view["close"] = plain("Close")
+    view["blocks"].append(
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "No Kubernetes cluster is configured for warroom (set KUBECONFIG, or "
+                "run it inside the cluster), so it cannot change Deployments.",
+            },
+        }
+    )
+    return view
+
+
+def rollback_modal(
+    inc: Incident, channel: str | None, choices: Sequence[Choice], note: str | None
+) -> dict[str, Any]:
+    view = _shell(ROLLBACK_VIEW, "Roll back", inc, channel)
+    view["submit"] = plain("Plan")
+    view["blocks"] += [
+        *target_blocks(choices, note),
+        {
+            "type": "input",
+            "block_id": "revision",
+            "optional": True,
+            "label": plain("To revision (default: the previous one)"),
+            "element": {
+                "type": "number_input",
+                "action_id": "value",
+                "is_decimal_allowed": False,
+                "min_value": "1",
+            },
+        },
+    ]
+    return view
+
+
+def scale_modal(
+    inc: Incident, channel: str | None, choices: Sequence[Choice], note: str | None
+) -> dict[str, Any]:
+    view = _shell(SCALE_VIEW, "Scale", inc, channel)
+    view["submit"] = plain("Plan")
+    view["blocks"] += [
+        *target_blocks(choices, note),
+        {
+            "type": "input",
+            "block_id": "replicas",
+            "label": plain("Replicas"),
+            "element": {
+                "type": "number_input",
+                "action_id": "value",
+                "is_decimal_allowed": False,
+                "min_value": "0",
+            },
+        },
+    ]
+    return view
