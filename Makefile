@@ -32,6 +32,9 @@ test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
+	@if command -v kubectl >/dev/null 2>&1; then kubectl kustomize deploy/ > /dev/null && echo "deploy/ renders"; \
+	else echo "kubectl not installed: skipping the deploy/ render check"; fi
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
 lint: $(STAMP)

@@ -95,5 +95,19 @@ def build_services(
 def prepare_stores(settings: Settings) -> StoreURLs:
     """Start embedded stores when no URL is set, then bring the schema up to date."""
     stores = resolve_stores(settings)
-    db.upgrade(stores.database_url)
+    try:
+        db.upgrade(stores.database_url)
+    except BaseException:
+        stores.stop_embedded()
+        raise
     return stores
+
+
+def upgrade_database(settings: Settings) -> db.Upgrade:
+    """`warroom db upgrade`: migrate, then stop the embedded stores this process started
+    (a one-shot command leaves no server behind)."""
+    stores = resolve_stores(settings)
+    try:
+        return db.upgrade(stores.database_url)
+    finally:
+        stores.stop_embedded()

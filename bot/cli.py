@@ -18,6 +18,8 @@ from incident.severity import PolicyError
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from bot.http.shutdown import SocketModeDrain
+
 
 def _fail(message: str) -> int:
     print(f"warroom: {message}", file=sys.stderr)
@@ -46,36 +48,46 @@ def cmd_serve(_: argparse.Namespace) -> int:
 
 def _serve_socket_mode(asgi: Starlette, settings: Settings) -> int:
     """Socket Mode for Slack; HTTP still serves /healthz and /metrics."""
-    import uvicorn
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    from bot.http.shutdown import WarroomServer
-
-    async def main() -> None:
-        handler = AsyncSocketModeHandler(asgi.state.bolt, settings.slack_app_token)
-        await handler.connect_async()
-        drain = asgi.state.drain
-        config = uvicorn.Config(
-            asgi,
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            timeout_graceful_shutdown=int(drain.settings.grace_s),
-        )
-        try:
-            await WarroomServer(config, drain).serve()
-        finally:
-            await handler.close_async()
-
-    asyncio.run(main())
+    asyncio.run(socket_mode_main(asgi, settings.slack_app_token or "", settings))
     return 0
 
 
-def cmd_db_upgrade(_: argparse.Namespace) -> int:
-    from bot.bootstrap import load_config, prepare_stores
+async def socket_mode_main(asgi: Starlette, app_token: str, settings: Settings) -> None:
+    """The same drain as HTTP mode: the server's lifespan installs it (`drain.install()`),
+    `SocketModeDrain` puts every envelope's work under it, and SIGTERM closes the socket
+    when it stops accepting, then waits for the post-ack work."""
+    import uvicorn
 
-    prepare_stores(load_config().settings)
-    print("database schema is up to date")
+    from bot.http.shutdown import WarroomServer
+
+    handler = socket_mode_handler(asgi, app_token)
+    await handler.connect_async()
+    config = uvicorn.Config(
+        asgi,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=int(handler.drain.settings.grace_s),
+    )
+    try:
+        await WarroomServer(config, handler.drain, on_stop_accepting=handler.stop_receiving).serve()
+    finally:
+        await handler.close()
+
+
+def socket_mode_handler(asgi: Starlette, app_token: str) -> SocketModeDrain:
+    """The Socket Mode handler of an app built by `build_asgi`, under that app's drain."""
+    from bot.http.shutdown import SocketModeDrain
+
+    return SocketModeDrain(asgi.state.bolt, app_token, asgi.state.drain)
+
+
+def cmd_db_upgrade(_: argparse.Namespace) -> int:
+    """Says which migrations it applied (or that none were due): an operator running it
+    before a rollout should see that the schema moved, not a reassurance either way."""
+    from bot.bootstrap import load_config, upgrade_database
+
+    print(upgrade_database(load_config().settings).describe())
     return 0
 
 

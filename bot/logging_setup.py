@@ -14,11 +14,28 @@ _SECRET = re.compile(
     r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=://)[^:/@\s]+:[^@/\s]+(?=@))"
 )
 _SECRET_KEYS = {"token", "signing_secret", "password", "authorization", "text", "body"}
+# A database error quotes what was being stored: SQLAlchemy appends the statement's
+# `[parameters: (...)]`, Postgres' DETAIL repeats the failing row or the duplicate key, and
+# asyncpg names the value it could not encode. That is user text (titles, notes, summaries):
+# the statement and the error's kind stay, the values go.
+_DB_VALUES = (
+    (
+        re.compile(r"\[parameters: .*?\](?=\s*\n\(Background|\s*$|\n\n)", re.DOTALL),
+        "[parameters: [redacted]]",
+    ),
+    (re.compile(r"(DETAIL:\s+)[^\n]*"), r"\1[redacted]"),
+    (re.compile(r"(query argument \$\d+: )[^\n]*"), r"\1[redacted]"),
+    (re.compile(r"(Failing row contains )[^\n]*"), r"\1[redacted]"),
+    (re.compile(r"(Key \([^)\n]*\)=\()[^\n]*?(\) already exists)"), r"\1[redacted]\2"),
+)
 
 
 def scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return _SECRET.sub("[redacted]", value)
+        value = _SECRET.sub("[redacted]", value)
+        for pattern, replacement in _DB_VALUES:
+            value = pattern.sub(replacement, value)
+        return value
     if isinstance(value, dict):
         return {
             k: ("[redacted]" if k.lower() in _SECRET_KEYS else scrub(v)) for k, v in value.items()

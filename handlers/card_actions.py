@@ -41,6 +41,7 @@ from bot.slack.ui.card_modals import (
     severity_modal,
     update_modal,
 )
+from handlers.incident_context import incident_number, is_channel_id, is_user_id
 from incident import lifecycle, permissions
 from incident.lifecycle import LifecycleError
 from incident.models import Incident
@@ -73,10 +74,9 @@ class Press:
 
 def press_of(body: dict[str, Any]) -> Press:
     action = (body.get("actions") or [{}])[0]
-    value = str(action.get("value") or "")
     return Press(
         action_id=str(action.get("action_id") or ""),
-        number=int(value) if value.isdigit() else None,
+        number=incident_number(action.get("value")),
         user=body["user"]["id"],
         channel=(body.get("channel") or {}).get("id")
         or (body.get("container") or {}).get("channel_id"),
@@ -171,12 +171,16 @@ class Submission:
 
 
 def submission_of(body: dict[str, Any], view: dict[str, Any]) -> Submission | None:
+    """None when the form names no incident we could have (no metadata, or a number past
+    Postgres' integer); a channel that is no channel id is dropped (the answer goes by DM)."""
     if (meta := read_metadata(view)) is None:
         return None
-    number, channel = meta
+    number, channel = incident_number(meta[0]), meta[1]
+    if number is None:
+        return None
     return Submission(
         number=number,
-        channel=channel,
+        channel=channel if is_channel_id(channel) else None,
         user=body["user"]["id"],
         view_id=str(view.get("id") or ""),
         values=(view.get("state") or {}).get("values") or {},
@@ -192,7 +196,7 @@ RuleOrErrors = Rule | dict[str, str]
 
 
 def _submission_listener(
-    make_rule: Callable[[Submission], RuleOrErrors], permission: str | None
+    make_rule: Callable[[Services, Submission], RuleOrErrors], permission: str | None
 ) -> Callable[..., Awaitable[None]]:
     """`make_rule` returns inline errors ({block: message}) or the rule to apply."""
 
@@ -205,7 +209,7 @@ def _submission_listener(
             log.warning("modal without an incident", callback=view.get("callback_id"))
             return
         try:
-            rule = make_rule(sub)
+            rule = make_rule(services, sub)
         except LifecycleError as exc:
             rule = {_first_block(view): str(exc)}
         if isinstance(rule, dict):
@@ -243,34 +247,41 @@ def _first_block(view: dict[str, Any]) -> str:
     return str(next(iter(values), "value"))
 
 
-def _update_rule(sub: Submission) -> RuleOrErrors:
-    message = (view_value(sub.values, "message") or "").strip()
+def text_value(values: dict[str, Any], block_id: str) -> str:
+    """A modal input's text, "" when it is missing or not text (a forged payload): the rules
+    then ask for it like an empty field, rather than failing on a number or a list."""
+    raw = view_value(values, block_id)
+    return raw.strip() if isinstance(raw, str) else ""
+
+
+def _update_rule(services: Services, sub: Submission) -> RuleOrErrors:
+    message = text_value(sub.values, "message")
     if not message:
         return {"message": "Write what is happening now."}
-    status = view_value(sub.values, "status")
-    impact = view_value(sub.values, "impact")
+    status = text_value(sub.values, "status") or None
+    impact = text_value(sub.values, "impact") or None
     return rule_of(
         lifecycle.post_update, message, actor=sub.user, key=sub.key, status=status, impact=impact
     )
 
 
-def _severity_rule(sub: Submission) -> RuleOrErrors:
+def _severity_rule(services: Services, sub: Submission) -> RuleOrErrors:
     try:
-        severity = parse_severity(view_value(sub.values, "severity") or "")
+        severity = parse_severity(text_value(sub.values, "severity"), services.policy.aliases)
     except SeverityError as exc:
         return {"severity": str(exc)}
     return rule_of(lifecycle.set_severity, severity, actor=sub.user, key=sub.key)
 
 
-def _commander_rule(sub: Submission) -> RuleOrErrors:
-    user = view_value(sub.values, "commander")
-    if not user:
+def _commander_rule(services: Services, sub: Submission) -> RuleOrErrors:
+    user = text_value(sub.values, "commander")
+    if not is_user_id(user):
         return {"commander": "Pick the new incident commander."}
     return rule_of(lifecycle.set_commander, user, actor=sub.user, key=sub.key)
 
 
-def _resolve_rule(sub: Submission) -> RuleOrErrors:
-    summary = (view_value(sub.values, "summary") or "").strip()
+def _resolve_rule(services: Services, sub: Submission) -> RuleOrErrors:
+    summary = text_value(sub.values, "summary")
     if not summary:
         return {"summary": "Write a short summary: what happened and how it was fixed."}
     return rule_of(lifecycle.resolve, summary, actor=sub.user, key=sub.key)

@@ -11,7 +11,7 @@ from bot.flows.errors import user_message
 from bot.logging_setup import get_logger
 from bot.metrics import REQUESTS
 from bot.services import Services
-from handlers.subcommands import CommandCall, lookup, subcommand, usage_text
+from handlers.subcommands import CommandCall, lookup, nearest, subcommand, usage_text
 from incident.escaping import escape_mrkdwn
 
 log = get_logger(__name__)
@@ -49,7 +49,10 @@ async def handle_incident_command(ack: Any, respond: Any, body: dict, context: d
     if sub is None:
         REQUESTS.labels("command", "unknown").inc()
         shown = escape_mrkdwn(name[:30].replace("`", "'"))
-        await ack(text=usage_text(f"Unknown subcommand `{shown}`."), response_type="ephemeral")
+        intro = f"Unknown subcommand `{shown}`."
+        if guess := nearest(name):
+            intro += f" Did you mean `{guess}`?"
+        await ack(text=usage_text(intro), response_type="ephemeral")
         return
     call = CommandCall(sub.name, args, body, ack, respond, services)
     acked = False

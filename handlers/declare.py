@@ -11,8 +11,9 @@ from bot.flows.declare import setup as declare_flow
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack.channels import tell
-from bot.slack.ui.blocks import DECLARE_CALLBACK, MAX_IMPACT, declare_modal, view_value
-from handlers.incident_context import incident_for_call
+from bot.slack.ui.blocks import DECLARE_CALLBACK, MAX_IMPACT, declare_modal
+from handlers.card_actions import text_value
+from handlers.incident_context import incident_for_call, is_channel_id, is_user_id
 from handlers.subcommands import CommandCall, subcommand
 from incident.declaration import DeclarationError, clean_title, parse_declare
 from incident.severity import SeverityError, parse_severity
@@ -31,7 +32,7 @@ def responder(call: CommandCall) -> Callable[[str], Awaitable[None]]:
 
 @subcommand(
     "declare",
-    "/incident declare [SEV1-4] <title>",
+    "/incident declare [SEV1-4|P0-2] <title>",
     "declare an incident (no title: open the form)",
     order=1,
 )
@@ -49,7 +50,7 @@ async def declare_command(call: CommandCall) -> None:
         )
         return
     try:
-        decl = parse_declare(call.args, s.settings.default_severity)
+        decl = parse_declare(call.args, s.settings.default_severity, s.policy.aliases)
     except DeclarationError as exc:
         await call.ack(text=f"⚠️ {exc}")
         return
@@ -78,26 +79,29 @@ async def repair_command(call: CommandCall) -> None:
 
 async def handle_declare_submission(ack: Any, body: dict, view: dict, context: dict) -> None:
     services: Services = context["services"]
-    values = view["state"]["values"]
+    values = (view.get("state") or {}).get("values") or {}
     errors: dict[str, str] = {}
     title = ""
     try:
-        title = clean_title(view_value(values, "title") or "")
+        title = clean_title(text_value(values, "title"))
     except DeclarationError as exc:
         errors["title"] = str(exc)
     severity = services.settings.default_severity
     try:
-        severity = parse_severity(view_value(values, "severity") or "")
+        severity = parse_severity(text_value(values, "severity"), services.policy.aliases)
     except SeverityError as exc:
         errors["severity"] = str(exc)
-    impact = (view_value(values, "impact") or "").strip()[:MAX_IMPACT] or None
+    impact = text_value(values, "impact")[:MAX_IMPACT] or None
     user = body["user"]["id"]
-    commander = view_value(values, "commander") or user
+    commander = text_value(values, "commander") or user
+    if not is_user_id(commander):
+        errors["commander"] = "Pick the incident commander from the list."
     if errors:
         await ack(response_action="errors", errors=errors)
         return
     await ack()
-    origin = view.get("private_metadata") or None
+    origin = view.get("private_metadata") or None  # the channel the form was opened from
+    origin = origin if is_channel_id(origin) else None
 
     async def notify(text: str) -> None:
         await tell(services.slack, user, origin, text)

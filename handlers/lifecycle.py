@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.flows.card import stash_text, unstash_text
 from bot.flows.errors import user_message
 from bot.flows.lifecycle import service as lifecycle_service
 from bot.flows.lifecycle.service import Rule, confirmation, problems_text, rule_of
@@ -33,14 +34,15 @@ from handlers.card_actions import (
     open_update_modal,
     press_of,
 )
-from handlers.incident_context import incident_for_call
+from handlers.incident_context import incident_for_call, incident_number, is_user_id
 from handlers.subcommands import CommandCall, subcommand
 from incident import lifecycle, permissions, registry, timeline
 from incident.card import status_label
 from incident.escaping import escape_mrkdwn
 from incident.lifecycle import LifecycleError
 from incident.models import Incident, Status
-from incident.severity import SeverityError, parse_severity
+from incident.numbers import parse_count
+from incident.severity import SeverityError, levels_text, parse_severity
 
 log = get_logger(__name__)
 
@@ -155,8 +157,16 @@ async def status_command(call: CommandCall) -> None:
 async def severity_command(call: CommandCall) -> None:
     if (inc := await incident_for_call(call)) is None:
         return
+    aliases = call.services.policy.aliases
+    wanted = own_args(call, inc)
+    if not wanted:
+        await call.ack(
+            text=f"Incident #{inc.number} is *{inc.severity}*. Give the new severity: "
+            f"`/incident sev <level>`, one of {levels_text(aliases)}."
+        )
+        return
     try:
-        severity = parse_severity(own_args(call, inc))
+        severity = parse_severity(wanted, aliases)
     except SeverityError as exc:
         await call.ack(text=f"⚠️ {exc}")
         return
@@ -168,8 +178,8 @@ async def user_from_text(services: Services, text: str) -> str | None:
     """`<@U123>`, `<@U123|name>` (Slack's escaped mention), `U123`, or `@name` looked up."""
     text = text.strip()
     if m := _MENTION.fullmatch(text):
-        return m.group(1)
-    if re.fullmatch(r"[UW][A-Z0-9]{2,}", text):
+        return m.group(1) if is_user_id(m.group(1)) else None
+    if is_user_id(text):
         return text
     if re.fullmatch(r"@?[\w.\-]+", text):
         return await find_user_id(services.slack, text)
@@ -227,13 +237,14 @@ async def timeline_command(call: CommandCall) -> None:
     if (inc := await incident_for_call(call)) is None:
         return
     arg = own_args(call, inc)
-    if arg and not (arg.isascii() and arg.isdigit()):
+    try:
+        page = parse_count(arg, minimum=1, what="page") if arg else 1
+    except ValueError:
         await call.ack(text="⚠️ The page is a number: `/incident timeline 2`.")
         return
     async with call.services.sessions() as session:
         events = [e for e in await timeline.events(session, inc.number) if shown_on_timeline(e)]
     pages = max(1, -(-len(events) // TIMELINE_PAGE))
-    page = int(arg) if arg else 1
     if not 1 <= page <= pages:
         await call.ack(text=f"⚠️ The timeline of incident #{inc.number} has {pages} page(s).")
         return
@@ -259,7 +270,12 @@ async def _confirm_resolve(call: CommandCall, inc: Incident, summary: str | None
     except LifecycleError as exc:
         await call.ack(text=f"⚠️ {exc}")
         return
-    question, blocks = resolve_question(inc, summary)
+    try:  # the summary waits in Redis; the Confirm button carries only its id
+        summary_id = await stash_text(call.services, summary) if summary else None
+    except Exception as exc:
+        await call.ack(text=user_message(exc))
+        return
+    question, blocks = resolve_question(inc, summary, summary_id)
     await call.ack(text=question, blocks=blocks)
 
 
@@ -285,7 +301,14 @@ async def on_resolve_confirm(ack: Any, body: dict, respond: Any, context: dict) 
     if (confirmed := read_resolve_value(action.get("value"))) is None:
         await ephemeral(respond, NO_INCIDENT_BUTTON)
         return
-    number, summary = confirmed
+    number, summary_id = confirmed
+    if incident_number(number) is None:  # past Postgres' integer: no incident of ours
+        await ephemeral(respond, NO_INCIDENT_BUTTON)
+        return
+    summary = await unstash_text(services, summary_id) if summary_id else None
+    if summary_id and summary is None:
+        await ephemeral(respond, "⚠️ This question has expired; run `/incident resolve` again.")
+        return
     press = press_of(body)
     if not await first_press(services, press):
         return  # Slack's retry of a confirmation already handled

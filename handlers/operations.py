@@ -25,6 +25,7 @@ from bot.slack.ui import operations as ui
 from handlers.incident_context import incident_for_call
 from handlers.subcommands import CommandCall, subcommand
 from incident.escaping import escape_mrkdwn
+from incident.numbers import parse_count
 
 log = get_logger(__name__)
 
@@ -63,9 +64,12 @@ def parse(args: str, usage: str, positional: int, *, to_revision: bool = False) 
             else:
                 raise UsageError(f"`{tok}` needs a value. Usage: `{usage}`")
             if name == "--to-revision":
-                if not (val.isascii() and val.isdigit()) or int(val) < 1:
-                    raise UsageError(f"`--to-revision` takes a revision number, not `{val}`.")
-                out["to_revision"] = int(val)
+                try:
+                    out["to_revision"] = parse_count(val, minimum=1, what="revision")
+                except ValueError:
+                    raise UsageError(
+                        f"`--to-revision` takes a revision number, not `{val}`."
+                    ) from None
             elif not val:
                 raise UsageError(f"`{name}` needs a value. Usage: `{usage}`")
             else:
@@ -143,14 +147,14 @@ async def scale_command(call: CommandCall) -> None:
     try:
         parsed = parse(call.args, SCALE_USAGE, 2)
         raw = parsed["pos"][1]
-        if not (raw.isascii() and raw.isdigit()):
-            raise UsageError(
-                f"Replicas must be a whole number, not `{raw}`. Usage: `{SCALE_USAGE}`"
-            )
+        try:
+            replicas = parse_count(raw, what="number of replicas")
+        except ValueError as exc:
+            raise UsageError(f"{exc} Not `{raw}`. Usage: `{SCALE_USAGE}`") from None
     except UsageError as exc:
         await call.ack(text=f"⚠️ {escape_mrkdwn(str(exc))}")
         return
-    await _propose(call, "scale", parsed, {"replicas": int(raw)})
+    await _propose(call, "scale", parsed, {"replicas": replicas})
 
 
 @subcommand("restart", RESTART_USAGE, "restart a Deployment's pods (asks to confirm)", order=62)

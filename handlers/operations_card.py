@@ -24,6 +24,7 @@ from bot.slack.ui import operations as ui
 from bot.slack.ui.blocks import view_value
 from bot.slack.ui.card_buttons import CardButton
 from handlers.card_actions import Press, _press_listener, tell
+from incident.numbers import PG_INT_MAX, parse_count
 
 log = get_logger(__name__)
 
@@ -126,18 +127,17 @@ def read_submission(
     if action == "rollback":
         rev = _text(values, "revision")
         if rev:
-            if not (rev.isascii() and rev.isdigit()) or int(rev) < 1:
+            try:
+                args["to_revision"] = parse_count(rev, minimum=1, what="revision")
+            except ValueError:
                 errors["revision"] = f"A revision is a number from 1 up, not `{rev}`."
-            else:
-                args["to_revision"] = int(rev)
     else:
         raw = _text(values, "replicas")
-        if not (raw.isascii() and raw.isdigit()):
-            errors["replicas"] = (
-                "Replicas must be a whole number (0 or more)." if raw else "How many replicas?"
-            )
+        try:
+            args["replicas"] = parse_count(raw, what="number of replicas")
+        except ValueError as exc:
+            errors["replicas"] = str(exc) if raw else "How many replicas?"
         else:
-            args["replicas"] = int(raw)
             try:
                 policy.check_input(services, action, args)
             except OpsError as exc:
@@ -152,7 +152,7 @@ def _submission_listener(action: str) -> Any:
         services: Services = context["services"]
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
-            number = int(meta["n"])
+            number = parse_count(meta["n"], minimum=1, maximum=PG_INT_MAX)
         except (ValueError, KeyError, TypeError):
             # Slack rejects an empty errors map; the target block is in both modals
             await ack(

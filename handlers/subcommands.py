@@ -3,6 +3,7 @@ the single `/incident` listener dispatches; help is generated from the same tabl
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +70,14 @@ def subcommand(
 
 def lookup(name: str) -> Subcommand | None:
     return SUBCOMMANDS.get(ALIASES.get(name, name))
+
+
+def nearest(name: str) -> str | None:
+    """The subcommand a mistyped name most likely meant (`rollbak` → `rollback`), or None
+    when nothing is close; aliases count, the suggestion is the subcommand's own name."""
+    names = [*SUBCOMMANDS, *ALIASES]
+    found = difflib.get_close_matches(name[:40].lower(), names, n=1, cutoff=0.6)
+    return lookup(found[0]).name if found and lookup(found[0]) else None
 
 
 def usage_text(intro: str | None = None) -> str:

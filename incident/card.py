@@ -1,5 +1,10 @@
 """The incident card's text (runbook 003's Incident Communication Template), the channel
-topic and the announcement. Plain mrkdwn strings: handlers wrap them in Block Kit."""
+topic and the announcement. Plain mrkdwn strings: handlers wrap them in Block Kit.
+
+Every value is escaped first and then sized to the Block Kit slot it goes into (a field holds
+2,000 characters, the Updates section 3,000), so a long impact or a run of long updates still
+gives a card Slack accepts; the full texts stay in the timeline.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,13 @@ from datetime import datetime
 from incident.escaping import escape_mrkdwn
 from incident.models import Incident
 from incident.severity import DEFINITIONS
+from incident.text_limits import FIELD_TEXT, HEADER_TEXT, SECTION_TEXT, clip_mrkdwn, clip_plain
 from incident.timefmt import short_time, slack_time
 
 MAX_CARD_UPDATES = 5
+# One update's share of the Updates section, so a single long one leaves room for others.
+MAX_UPDATE_LINE = 700
+UPDATES = "Updates"
 
 
 @dataclass(frozen=True)
@@ -25,42 +34,79 @@ def status_label(status: str) -> str:
 
 
 def header(incident: Incident, *, escaped: bool = True) -> str:
-    """Escaped for mrkdwn; unescaped for plain_text blocks, which Slack never parses."""
-    title = escape_mrkdwn(incident.title) if escaped else incident.title
-    return f"🚨 INCIDENT #{incident.number}: {title}"
+    """Escaped for mrkdwn; unescaped (and cut to a header block's 150) for plain_text blocks,
+    which Slack never parses."""
+    if escaped:
+        return f"🚨 INCIDENT #{incident.number}: {escape_mrkdwn(incident.title)}"
+    return clip_plain(f"🚨 INCIDENT #{incident.number}: {incident.title}", HEADER_TEXT)
+
+
+def field_text(label: str, value: str) -> str:
+    """A labelled card field as the blocks show it; its length is what Slack limits."""
+    return f"*{label}:*\n{value}"
+
+
+def _update_line(update: CardUpdate) -> str:
+    prefix = f"• {short_time(update.at)} — "
+    return prefix + clip_mrkdwn(escape_mrkdwn(update.text), MAX_UPDATE_LINE - len(prefix))
+
+
+def _hidden_line(hidden: int) -> str:
+    return f"_{hidden} earlier update(s) in the timeline: `/incident timeline`_"
+
+
+def updates_text(updates: list[CardUpdate], limit: int) -> str:
+    """The newest updates that fit in `limit` characters (at most MAX_CARD_UPDATES), oldest
+    first, under a line counting the ones left to the timeline."""
+    room = limit - len(_hidden_line(len(updates))) - 1
+    lines: list[str] = []
+    for update in reversed(updates[-MAX_CARD_UPDATES:]):
+        line = _update_line(update)
+        if not lines:
+            line = clip_mrkdwn(line, room)
+        if len(line) + 1 > room and lines:
+            break
+        lines.insert(0, line)
+        room -= len(line) + 1
+    hidden = len(updates) - len(lines)
+    if hidden:
+        lines.insert(0, _hidden_line(hidden))
+    return "\n".join(lines) if lines else "_none yet_"
 
 
 def card_fields(incident: Incident, updates: list[CardUpdate]) -> list[tuple[str, str]]:
-    """(label, mrkdwn value) in the template's order."""
+    """(label, mrkdwn value) in the template's order. The two texts people write are sized so
+    that `field_text` fits a section field (2,000) and the Updates a section (3,000); the
+    other values are short by construction."""
     sev = incident.severity
-    shown = updates[-MAX_CARD_UPDATES:]
-    hidden = len(updates) - len(shown)
-    lines = [f"• {short_time(u.at)} — {escape_mrkdwn(u.text)}" for u in shown]
-    if hidden:
-        lines.insert(0, f"_{hidden} earlier update(s): `/incident timeline`_")
+    impact = "_not assessed yet_"
+    if incident.impact:
+        room = FIELD_TEXT - len(field_text("Impact", ""))
+        impact = clip_mrkdwn(escape_mrkdwn(incident.impact), room)
     return [
         ("Severity", f"{sev} — {DEFINITIONS[sev]}"),
         ("Status", status_label(incident.status)),
-        ("Impact", escape_mrkdwn(incident.impact) if incident.impact else "_not assessed yet_"),
+        ("Impact", impact),
         ("Started", slack_time(incident.declared_at)),
-        ("Updates", "\n".join(lines) if lines else "_none yet_"),
+        (UPDATES, updates_text(updates, SECTION_TEXT - len(field_text(UPDATES, "")))),
         ("Incident Commander", f"<@{incident.commander_id}>"),
     ]
 
 
 def card_text(incident: Incident, updates: list[CardUpdate]) -> str:
-    """The whole card as one mrkdwn text: the notification fallback and what the sandbox shows."""
+    """The whole card as one mrkdwn text: the notification fallback and what the sandbox shows.
+    Built from the sized fields, so it stays far below a message's 40,000 characters."""
     body = "\n".join(f"*{label}:* {value}" for label, value in card_fields(incident, updates))
     return f"*{header(incident)}*\n{body}"
 
 
 def topic(incident: Incident) -> str:
-    """Slack topics are plain text up to 250 characters; no mentions there."""
+    """Slack topics hold 250 characters; cut between entities and mentions, not inside."""
     text = (
         f"{incident.severity} · {status_label(incident.status)} · IC: <@{incident.commander_id}> · "
         f"{escape_mrkdwn(incident.title)}"
     )
-    return text[:250]
+    return clip_mrkdwn(text, 250, note="…")
 
 
 def announcement(incident: Incident) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from incident.severity import SeverityError, looks_like_severity, parse_severity
+from incident.severity import SeverityError, split_severity
 
 MAX_TITLE = 150
 CHANNEL_MAX = 80
@@ -38,19 +39,18 @@ def clean_title(raw: str) -> str:
     return title
 
 
-def parse_declare(text: str, default_severity: str) -> Declaration:
-    """`SEV2 Checkout is failing` or just `Checkout is failing` (default severity)."""
-    words = text.strip().split(maxsplit=1)
-    if words and looks_like_severity(words[0]):
-        try:
-            severity = parse_severity(words[0])
-        except SeverityError as exc:
-            raise DeclarationError(str(exc)) from None
-        rest = words[1] if len(words) > 1 else ""
-    else:
-        severity = default_severity
-        rest = text
-    return Declaration(title=clean_title(rest), severity=severity)
+def parse_declare(
+    text: str, default_severity: str, aliases: Mapping[str, str] | None = None
+) -> Declaration:
+    """`SEV2 Checkout is failing`, `P1 Checkout is failing`, `critical: Checkout is failing`
+    or just `Checkout is failing` (the default severity). A severity that is typed always
+    wins over the default; one that is no level (`SEV9`, `P7`) is refused, never taken into
+    the title. `aliases` is the policy's table of other names for the levels."""
+    try:
+        severity, rest = split_severity(text, aliases)
+    except SeverityError as exc:
+        raise DeclarationError(str(exc)) from None
+    return Declaration(title=clean_title(rest), severity=severity or default_severity)
 
 
 def slugify(title: str) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, pool
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,6 +45,44 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Run from a thread or a sync context: Alembic's env uses a sync engine."""
-    command.upgrade(alembic_config(url), revision)
+@dataclass(frozen=True)
+class Upgrade:
+    """What `upgrade` did, so `warroom db upgrade` can say it rather than "up to date"."""
+
+    before: str | None  # the schema's revision before (None: an empty database)
+    after: str | None
+    applied: tuple[str, ...]  # oldest first; empty when it was already at `after`
+
+    def describe(self) -> str:
+        if not self.applied:
+            return f"database schema already at {self.after or 'base'}; nothing applied"
+        first, last = self.applied[0], self.applied[-1]
+        span = first if first == last else f"{first}–{last}"
+        return f"applied migrations {span}; database schema now at {self.after}"
+
+
+def current_revision(url: str) -> str | None:
+    """The revision in `alembic_version`, None for a database never migrated."""
+    engine = create_engine(normalise_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def upgrade(url: str, revision: str = "head") -> Upgrade:
+    """Run from a thread or a sync context: Alembic's env uses a sync engine.
+
+    The applied list is read from the revisions before and after: if another replica
+    migrated in between, its revisions are counted too (the schema is what matters)."""
+    cfg = alembic_config(url)
+    before = current_revision(url)
+    command.upgrade(cfg, revision)
+    after = current_revision(url)
+    applied: tuple[str, ...] = ()
+    if after != before and after is not None:
+        script = ScriptDirectory.from_config(cfg)
+        newest_first = script.iterate_revisions(after, before)
+        applied = tuple(reversed([rev.revision for rev in newest_first]))
+    return Upgrade(before, after, applied)

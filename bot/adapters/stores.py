@@ -4,15 +4,35 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.config import Settings, SettingsError
+
+
+class EmbeddedServer(Protocol):
+    """An embedded Postgres or Redis (bot.adapters.embedded)."""
+
+    started_here: bool  # False when another warroom process had already started it
+
+    def stop(self) -> None: ...
 
 
 @dataclass
 class StoreURLs:
     database_url: str
     redis_url: str
-    embedded: list[object] = field(default_factory=list)
+    embedded: list[EmbeddedServer] = field(default_factory=list)
+
+    def stop_embedded(self) -> list[str]:
+        """Stop the embedded servers this process started (a one-shot command such as
+        `warroom db upgrade` must not leave them running); one another process started
+        is left alone, for a running `warroom serve` may share it. Returns what stopped."""
+        stopped = []
+        for server in reversed(self.embedded):
+            if server.started_here:
+                server.stop()
+                stopped.append(type(server).__name__)
+        return stopped
 
 
 def _require_embedded(settings: Settings) -> None:
@@ -30,7 +50,7 @@ def _require_embedded(settings: Settings) -> None:
 
 def resolve_stores(settings: Settings) -> StoreURLs:
     _require_embedded(settings)
-    embedded: list[object] = []
+    embedded: list[EmbeddedServer] = []
     db_url = settings.database_url
     if not db_url:
         from bot.adapters.embedded.postgres import EmbeddedPostgres
@@ -43,7 +63,11 @@ def resolve_stores(settings: Settings) -> StoreURLs:
         from bot.adapters.embedded.redis import EmbeddedRedis
 
         r = EmbeddedRedis(settings.warroom_data_dir)
-        r.start()
+        try:
+            r.start()
+        except BaseException:
+            StoreURLs(db_url, "", embedded).stop_embedded()  # not a Postgres without Redis
+            raise
         embedded.append(r)
         redis_url = r.url
     return StoreURLs(db_url, redis_url, embedded)

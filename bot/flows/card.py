@@ -1,6 +1,10 @@
-"""Posting and refreshing the pinned card and the channel topic, so the pin is always current."""
+"""Posting and refreshing the pinned card and the channel topic, so the pin is always current;
+and keeping texts too big for a Slack payload (a button value holds 2,000 characters) in
+Redis, so that the payload carries only their id."""
 
 from __future__ import annotations
+
+import secrets
 
 from slack_sdk.errors import SlackApiError
 
@@ -11,6 +15,9 @@ from incident import event_kinds as K
 from incident.models import Incident
 
 UPDATE_KINDS = (K.UPDATE,)
+# A stashed text outlives the message that names it by far less than a day in practice.
+STASH_TTL_S = 24 * 3600
+_STASH_PREFIX = "warroom:stash:"
 
 
 async def card_updates(services: Services, incident: Incident) -> list[card.CardUpdate]:
@@ -39,3 +46,19 @@ async def refresh(services: Services, incident: Incident) -> str | None:
     except SlackApiError as exc:
         return str(exc.response.get("error", "slack error"))
     return None
+
+
+async def stash_text(services: Services, text: str) -> str:
+    """Keep `text` for a day and return the short id a button value can carry instead."""
+    stash_id = secrets.token_urlsafe(12)
+    await services.redis.set(_STASH_PREFIX + stash_id, text.encode(), ex=STASH_TTL_S)
+    return stash_id
+
+
+async def unstash_text(services: Services, stash_id: str) -> str | None:
+    """The text `stash_text` kept, or None once it expired. Not deleted on read: Slack may
+    deliver the same button press twice."""
+    raw = await services.redis.get(_STASH_PREFIX + stash_id)
+    if raw is None:
+        return None
+    return raw.decode() if isinstance(raw, bytes) else str(raw)

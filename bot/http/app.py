@@ -19,6 +19,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.logging_setup import get_logger
 from bot.services import Services
 from handlers import register_all
+from handlers.incident_context import is_channel_id, is_team_id, is_user_id
 
 log = get_logger(__name__)
 
@@ -33,13 +34,58 @@ INTERACTIVE = {
 }
 # Fields that, when present, Slack always sends as objects.
 OBJECT_FIELDS = ("user", "team", "channel", "container", "message", "view", "enterprise", "state")
+MAX_VALUE = 2000  # Slack caps a button's value (and an option's) at 2000 characters
 
 
 def _is_id(value: Any) -> bool:
     return isinstance(value, str) and bool(value)
 
 
-def _view_problem(view: Any, *, typed: bool = False) -> str | None:
+def _id_problem(where: str, value: Any, shape: Callable[[Any], bool], kind: str) -> str | None:
+    """An id Slack sends is short and shaped (`U…`, `C…`, `T…`); one that is not would fail
+    only in Postgres (longer than its column), as "Storage is unavailable"."""
+    if value is None or value == "" or shape(value):
+        return None
+    return f"`{where}` is not a {kind} id"
+
+
+def _ids_problem(body: dict[str, Any]) -> str | None:
+    """The user, channel and team ids wherever Slack puts them in a command, an
+    interaction or an event."""
+    user, channel, team = body.get("user") or {}, body.get("channel") or {}, body.get("team")
+    container = body.get("container") or {}
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    item = event.get("item") if isinstance(event.get("item"), dict) else {}
+    checks = (
+        ("user_id", body.get("user_id"), is_user_id, "user"),
+        ("channel_id", body.get("channel_id"), is_channel_id, "channel"),
+        ("team_id", body.get("team_id"), is_team_id, "team"),
+        ("user.id", user.get("id"), is_user_id, "user"),
+        ("channel.id", channel.get("id"), is_channel_id, "channel"),
+        ("container.channel_id", container.get("channel_id"), is_channel_id, "channel"),
+        ("team.id", (team or {}).get("id"), is_team_id, "team"),
+        # an event's `user` is an object in user_change; only a string id is checked
+        (
+            "event.user",
+            event.get("user") if isinstance(event.get("user"), str) else None,
+            is_user_id,
+            "user",
+        ),
+        (
+            "event.channel",
+            event.get("channel") if isinstance(event.get("channel"), str) else None,
+            is_channel_id,
+            "channel",
+        ),
+        ("event.item.channel", item.get("channel"), is_channel_id, "channel"),
+    )
+    for where, value, shape, kind in checks:
+        if problem := _id_problem(where, value, shape, kind):
+            return problem
+    return None
+
+
+def _view_problem(view: Any, *, typed: bool = False, submitted: bool = False) -> str | None:
     if not isinstance(view, dict):
         return "`view` is not an object"
     if typed and not _is_id(view.get("type")):
@@ -49,12 +95,13 @@ def _view_problem(view: Any, *, typed: bool = False) -> str | None:
             return f"`view.{key}` is not a string"
     state = view.get("state")
     if state is None:
-        return None
+        # Slack sends `state.values` with every submission, `{}` for a form without inputs
+        return "a view submission without `view.state`" if submitted else None
     if not isinstance(state, dict):
         return "`view.state` is not an object"
     values = state.get("values")
     if values is None:
-        return None
+        return "a view submission without `view.state.values`" if submitted else None
     if not isinstance(values, dict) or not all(
         isinstance(block, dict) and all(isinstance(v, dict) for v in block.values())
         for block in values.values()
@@ -71,6 +118,8 @@ def malformed(body: Any) -> str | None:
     for key in OBJECT_FIELDS:
         if body.get(key) is not None and not isinstance(body[key], dict):
             return f"`{key}` is not an object"
+    if problem := _ids_problem(body):
+        return problem
     if "command" in body:
         if not _is_id(body.get("user_id")):
             return "a command without user_id"
@@ -91,8 +140,10 @@ def malformed(body: Any) -> str | None:
             for key in ("value", "action_ts", "block_id"):
                 if action.get(key) is not None and not isinstance(action[key], str):
                     return f"`actions[].{key}` is not a string"
+            if len(action.get("value") or "") > MAX_VALUE:
+                return f"`actions[].value` is longer than Slack's {MAX_VALUE} characters"
     if kind in ("view_submission", "view_closed"):
-        return _view_problem(body.get("view"), typed=True)
+        return _view_problem(body.get("view"), typed=True, submitted=kind == "view_submission")
     if kind == "event_callback":
         event = body.get("event")
         if not isinstance(event, dict) or not _is_id(event.get("type")):

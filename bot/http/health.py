@@ -1,4 +1,11 @@
-"""`GET /healthz` in runbook 004's shape, with one check per store we depend on.
+"""`GET /healthz` in runbook 004's shape, with one check per store we depend on, and
+`GET /livez`, which checks nothing.
+
+Kubernetes' readiness probe calls /healthz: a replica that cannot reach Postgres or Redis
+stops getting traffic. The liveness probe calls /livez: it must not depend on the stores, or
+a database outage would restart every replica at once (and the restarts would not fix it).
+/livez answers whenever the event loop runs; a wedged loop answers nothing, the probe times
+out, and that replica alone is restarted.
 
 The catalog is reported too, but never makes the process unhealthy: a catalog broken on
 reload leaves the last good one in force, so the replica still serves correctly and
@@ -55,6 +62,11 @@ def _catalog(services: Services) -> dict[str, Any] | None:
         "path": status.path,
         "services": len(catalog.services) if catalog else 0,
     }
+
+
+def liveness_report() -> dict[str, Any]:
+    """The body of /livez: always 200, nothing awaited (see the module docstring)."""
+    return {"status": "alive", "version": VERSION}
 
 
 async def health_report(services: Services) -> tuple[int, dict[str, Any]]:

@@ -1,5 +1,6 @@
 """The HTTP server: Starlette on uvicorn. `POST /slack/events` is the single Request URL for
-commands, interactivity and events; `/healthz` and `/metrics` serve operators.
+commands, interactivity and events; `/healthz` (readiness), `/livez` (liveness) and `/metrics`
+serve operators.
 
 SIGTERM drains (bot.http.shutdown): /healthz turns 503 "draining", in-flight requests and the
 work Bolt runs after the ack get the grace period, then background loops stop and clients close.
@@ -28,7 +29,7 @@ from bot import background
 from bot.config import ShutdownConfig
 from bot.flows.loops import LOOPS
 from bot.http.app import create_app
-from bot.http.health import health_report
+from bot.http.health import health_report, liveness_report
 from bot.http.shutdown import Drain, WarroomServer, close_clients
 from bot.logging_setup import get_logger
 from bot.services import Services
@@ -82,6 +83,9 @@ def build_asgi(
         status, body = await health_report(services)
         return JSONResponse(body, status_code=status)
 
+    async def livez(_: Request) -> Response:
+        return JSONResponse(liveness_report())  # even while draining: see bot.http.health
+
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -113,6 +117,7 @@ def build_asgi(
     routes = [
         Route("/slack/events", slack_events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/livez", livez, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
     for extra in extra_routes():

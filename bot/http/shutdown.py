@@ -13,6 +13,11 @@ On SIGTERM (Kubernetes, `docker stop`) or the first Ctrl+C:
    replica continues it).
 4. background loops stop (bot.background), then the database, Redis and HTTP clients close.
 
+Socket Mode (`SLACK_APP_TOKEN`) drains the same way: `SocketModeDrain` handles each envelope
+inside `Drain.request()`, so its post-ack work is tracked like an HTTP request's, and at
+"stop accepting" the socket is closed once the envelopes in flight are acked (Slack then
+delivers to the other replicas).
+
 The whole drain is bounded by ``WARROOM_SHUTDOWN_GRACE_S`` (default 20 s, under Kubernetes'
 default terminationGracePeriodSeconds of 30 s). A second Ctrl+C exits at once. Each phase
 logs one line ("shutdown", phase=...).
@@ -25,12 +30,17 @@ import contextlib
 import contextvars
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from types import FrameType
 from typing import Any
 
+import structlog
 import uvicorn
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.config import ShutdownConfig
 from bot.logging_setup import get_logger
@@ -99,6 +109,11 @@ class Drain:
             self.in_flight -= 1
             self.handled += 1
             _IN_REQUEST.reset(token)
+
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Drain a task created outside a request's context (a Socket Mode envelope's)."""
+        self._work.add(task)
+        task.add_done_callback(self._work.discard)
 
     @property
     def pending_work(self) -> list[asyncio.Task[Any]]:
@@ -183,14 +198,61 @@ async def close_clients(services: Services) -> list[str]:
     return ["services"]
 
 
+class SocketModeDrain(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler under the drain. Bolt acks an envelope and runs the
+    listener on as a task; without `Drain.request()` around the dispatch that task would not
+    be tracked, and SIGTERM would cancel a declaration half-way in Socket Mode only."""
+
+    def __init__(self, app: AsyncApp, app_token: str, drain: Drain) -> None:
+        super().__init__(app, app_token)
+        self.drain = drain
+        self._closed = False
+        self._envelopes: set[asyncio.Task[Any]] = set()  # being handled, not acked yet
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(trace_id=req.envelope_id[:16])
+        current = asyncio.current_task()
+        if current is not None:
+            self.drain.track(current)  # the envelope itself, until it is acked
+            self._envelopes.add(current)
+        try:
+            with self.drain.request():
+                await super().handle(client, req)
+        finally:
+            self._envelopes.discard(current)  # type: ignore[arg-type]
+
+    async def stop_receiving(self) -> None:
+        """Wait (within the grace period) for envelopes in flight to be acked, then close the
+        socket: what is not acked is redelivered by Slack, to another connection."""
+        envelopes = [t for t in self._envelopes if not t.done()]
+        if envelopes:
+            await asyncio.wait(envelopes, timeout=self.drain.remaining())
+        await self.close()
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self.close_async()
+
+
 class WarroomServer(uvicorn.Server):
     """uvicorn's server with warroom's drain: SIGTERM marks the drain first, stops accepting
     after the configured delay, and does not re-raise the signal once the drain is done (so
-    the process exits 0 after a clean shutdown)."""
+    the process exits 0 after a clean shutdown). ``on_stop_accepting`` stops other intake
+    (the Socket Mode connection) at the same moment."""
 
-    def __init__(self, config: uvicorn.Config, drain: Drain) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        drain: Drain,
+        *,
+        on_stop_accepting: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(config)
         self.drain = drain
+        self.on_stop_accepting = on_stop_accepting
+        self._stopping: asyncio.Task[None] | None = None  # a strong ref
         self._serving_loop: asyncio.AbstractEventLoop | None = None
 
     async def startup(self, sockets: Any = None) -> None:
@@ -230,4 +292,6 @@ class WarroomServer(uvicorn.Server):
             post_ack_tasks=len(self.drain.pending_work),
             elapsed_s=self.drain.elapsed(),
         )
+        if self.on_stop_accepting is not None and self._stopping is None:
+            self._stopping = asyncio.ensure_future(self.on_stop_accepting())
         self.should_exit = True

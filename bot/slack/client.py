@@ -1,10 +1,12 @@
 """The Slack Web API client: slack_sdk with its retry handlers, pointed at SLACK_API_URL.
 
-Retried where safe: a 429 (after Retry-After) and a 5xx; a connection that never reached
-Slack; but a timeout or a dropped connection after the request was sent only for methods
-that are reads or idempotent. Slack may have done a timed-out `chat.postMessage` or
-`conversations.create`, and doing it again would post twice; those failures reach the
-caller, which tells the person (and `/incident repair` finds what Slack did).
+Retried where safe: a 429 (after Retry-After: Slack did nothing) and a connection that never
+reached Slack, for every method; but a 5xx, a timeout or a dropped connection after the
+request was sent only for methods that are reads or idempotent. Slack may have done a
+`chat.postMessage` or `conversations.create` that answered 500 or timed out ("it's possible
+some aspect of the operation succeeded"), and doing it again would post twice; those failures
+reach the caller as SlackApiError, which tells the person (and `/incident repair` finds what
+Slack did).
 """
 
 from __future__ import annotations
@@ -49,6 +51,25 @@ def method_of(request: HttpRequest) -> str:
     return request.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
 
 
+class SafeServerErrorRetryHandler(AsyncServerErrorRetryHandler):
+    """slack_sdk's handler retries a 500/503 for every method: only reads and idempotent
+    writes here, for a 5xx does not say the write did not happen."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if method_of(request) not in IDEMPOTENT:
+            return False
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
 class SafeConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
     async def _can_retry_async(
         self,
@@ -76,7 +97,7 @@ def make_client(token: str, base_url: str, *, timeout: int = 10) -> AsyncWebClie
         timeout=timeout,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
+            SafeServerErrorRetryHandler(max_retry_count=2),
             SafeConnectionErrorRetryHandler(max_retry_count=1),
         ],
     )

@@ -86,6 +86,30 @@ def test_default_severity_when_omitted(bed: Testbed) -> None:
     assert inc["title"] == "Search is slow"
 
 
+def test_severity_words_people_type_are_read_not_titled(bed: Testbed) -> None:
+    """`SEV 1`, `P1`, `critical:` name a level (the default never overrides them); `SEV9` and
+    `P7` look like levels and are refused with the list, not swallowed into the title."""
+    alice = bed.people["alice"]
+    typed = [
+        ("declare SEV 1 Database down", "SEV1", "Database down"),
+        ("declare P1 Payments failing", "SEV1", "Payments failing"),
+        ("declare P2 Search degraded", "SEV2", "Search degraded"),
+        ("declare critical: Login broken", "SEV1", "Login broken"),
+        ("declare High error rate on checkout", "SEV3", "High error rate on checkout"),
+    ]
+    for n, (text, _, _) in enumerate(typed, start=1):
+        bed.driver.command(text, user_id=alice, channel_id="C0GENERAL")
+        bed.wait_for(lambda n=n: setup_finished(bed, n), timeout=10)
+    got = [(r["severity"], r["title"]) for r in incidents(bed)]
+    assert got == [(sev, title) for _, sev, title in typed]
+
+    for text in ("declare SEV9 Database down", "declare P7 Database down"):
+        answer = bed.driver.command(text, user_id=alice, channel_id="C0GENERAL").json()["text"]
+        assert "Unknown severity" in answer
+        assert "SEV1 (S1, P0, P1, critical), SEV2 (S2, P2, high)" in answer
+    assert len(incidents(bed)) == len(typed)
+
+
 def test_modal_declare(bed: Testbed) -> None:
     alice, bob = bed.people["alice"], bed.people["bob"]
     general = bed.emulator.channel_by_name("general").id

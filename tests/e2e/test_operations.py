@@ -96,8 +96,14 @@ def test_rollback_end_to_end(bed: Testbed, cluster: FakeCluster) -> None:
     assert row["data"]["outcome"] == "succeeded"
     assert row["data"]["before"]["images"] == {"app": "img:v2"}
     assert row["data"]["after"]["images"] == {"app": "img:v1"}
-    posted = "\n".join(m.text for m in bed.emulator.messages(channel))
-    assert "rollback of prod/api succeeded" in posted
+    # The verdict is posted after the outcome is recorded: wait for what the channel sees.
+    bed.wait_for(
+        lambda: (
+            "rollback of prod/api succeeded"
+            in "\n".join(m.text for m in bed.emulator.messages(channel))
+        ),
+        timeout=20,
+    )
 
 
 def test_scale_three_to_six(bed: Testbed, cluster: FakeCluster) -> None:

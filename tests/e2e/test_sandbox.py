@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -44,6 +45,55 @@ def test_sandbox_explains_unknown_input(tmp_path) -> None:
     assert "No button labelled “Nothing”" in out
 
 
+def test_sandbox_shows_a_rollout_as_it_happens_after_a_prefix_press_and_form(tmp_path) -> None:
+    """The card's Rollback… by a prefix, the form's option by a prefix, then the rollout's
+    progress (edited in place, seconds later) and its verdict, which arrive after the press."""
+    out = run_sandbox(
+        ["/incident declare SEV1 API errors", "press Roll", "ap", "", "press Conf", "quit"],
+        tmp_path,
+    )
+    assert "▣ a form opened: Roll back" in out
+    assert "Deployment (api (default/api) / checkout (default/checkout)): ap" in out
+    assert "`app=registry.local/api:v2` → `app=registry.local/api:v1`" in out
+    assert "⏳ Working on rollback of default/api…" in out
+    progress = re.findall(r"⏳ api: Waiting for deployment \"api\" rollout to finish", out)
+    assert progress, out  # at least one progress edit before the end
+    assert '⏳ api: deployment "api" successfully rolled out' in out
+    assert "✅ rollback of default/api succeeded" in out
+    assert out.count("warroom edited its message:") >= 2  # progress, then the rolled-out line
+    assert out.index("Waiting for deployment") < out.index("✅ rollback of default/api succeeded")
+
+
+def test_sandbox_presses_the_newest_button_and_links_to_its_real_port(tmp_path) -> None:
+    """Two ephemerals both have a Confirm: the newer one (3 → 6) is pressed. An ambiguous
+    prefix lists the labels. Post-mortem links use the port the sandbox listens on."""
+    out = run_sandbox(
+        [
+            "/incident declare SEV2 Checkout is failing",
+            "press R",
+            "/incident scale api 5",
+            "/incident scale api 6",
+            "press Confirm",
+            "press Reso",
+            "y",
+            "The deploy broke checkout",
+            "/incident postmortem 1",
+            "quit",
+        ],
+        tmp_path,
+    )
+    assert "“R” could be: Run checks · Rollback… · Resolve — say which." in out
+    assert "🔧 @alice started: *Scale* `default/api`\n  ┃ replicas 3 → 6" in out
+    assert "replicas 3 → 5\n" in out  # the older preview was shown, and not applied
+    assert "started: *Scale* `default/api`\n  ┃ replicas 3 → 5" not in out
+    assert "✅ scale of default/api succeeded" in out
+    assert "@alice resolved incident #1" in out
+    port = re.search(r"warroom listens on http://127\.0\.0\.1:(\d+)", out)
+    assert port, out[:2000]
+    links = re.findall(r"\((http://[^/]+)/postmortems/1\?t=", out)
+    assert links and set(links) == {f"http://127.0.0.1:{port.group(1)}"}, links
+
+
 def test_sandbox_rolls_back_the_fake_cluster(tmp_path) -> None:
     out = run_sandbox(
         ["/incident declare SEV1 API errors", "/incident rollback api", "press Confirm", "quit"],
@@ -51,3 +101,4 @@ def test_sandbox_rolls_back_the_fake_cluster(tmp_path) -> None:
     )
     assert "`app=registry.local/api:v2` → `app=registry.local/api:v1`" in out
     assert "✅ rollback of default/api succeeded" in out
+    assert out.count("warroom edited its message:") >= 2  # progress, then the rolled-out line

@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
+import psutil
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from warroom_sandbox.testbed import Testbed
 
 from bot.adapters import db
 from bot.adapters.catalog.store import CatalogStore
 from bot.adapters.embedded.postgres import EmbeddedPostgres
+from bot.adapters.embedded.redis import EmbeddedRedis
+from bot.version import VERSION
 
 
 def test_healthz_healthy(bed: Testbed) -> None:
@@ -37,6 +42,20 @@ def test_healthz_unhealthy_when_redis_stops(bed: Testbed) -> None:
     finally:
         bed.redis_server.start()
     bed.wait_for(lambda: httpx.get(bed.url + "/healthz").status_code == 200, timeout=10)
+
+
+def test_livez_stays_200_while_postgres_is_down(bed: Testbed) -> None:
+    """The liveness probe's endpoint: a database outage makes the replica unready (/healthz
+    503), never "dead" (/livez 200), so Kubernetes does not restart every replica."""
+    assert httpx.get(bed.url + "/livez").json() == {"status": "alive", "version": VERSION}
+    bed.pg.stop()
+    try:
+        assert httpx.get(bed.url + "/healthz", timeout=10).status_code == 503
+        resp = httpx.get(bed.url + "/livez", timeout=10)
+        assert resp.status_code == 200 and resp.json()["status"] == "alive"
+    finally:
+        bed.pg.start()
+    bed.wait_for(lambda: httpx.get(bed.url + "/healthz").status_code == 200, timeout=20)
 
 
 def test_metrics_exposes_counters(bed: Testbed) -> None:
@@ -138,13 +157,57 @@ def test_healthz_shows_a_stale_catalog_but_stays_up(bed: Testbed, tmp_path) -> N
     assert bed.services.catalog.current.get("api").health_url == f"{bed.url}/healthz"
 
 
-def test_db_upgrade_command(tmp_path) -> None:
-    result = _cli("db", "upgrade", env={"WARROOM_DATA_DIR": str(tmp_path)})
+def _processes_in(directory: Path) -> list[str]:
+    """Processes whose working directory is under ``directory``: the embedded Postgres runs
+    in its data directory and the embedded Redis in its `dir`."""
+    found = []
+    for proc in psutil.process_iter(["pid", "name"]):
+        try:
+            cwd = Path(proc.cwd())
+        except (psutil.Error, OSError):
+            continue
+        if cwd == directory or directory in cwd.parents:
+            found.append(f"{proc.info['name']}[{proc.info['pid']}]")
+    return found
+
+
+def test_db_upgrade_command(tmp_path: Path) -> None:
+    """It names what it applied, says when nothing was due, and leaves no embedded server
+    running (a one-shot command)."""
+    head = ScriptDirectory.from_config(db.alembic_config("postgresql://x")).get_current_head()
+    env = {"WARROOM_DATA_DIR": str(tmp_path)}
     try:
-        assert result.returncode == 0, result.stderr
-        assert "up to date" in result.stdout
+        first = _cli("db", "upgrade", env=env)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.strip() == (
+            f"applied migrations 0001–{head}; database schema now at {head}"
+        )
+        assert _processes_in(tmp_path) == []
+
+        second = _cli("db", "upgrade", env=env)
+        assert second.returncode == 0, second.stderr
+        assert second.stdout.strip() == f"database schema already at {head}; nothing applied"
+        assert _processes_in(tmp_path) == []
     finally:
-        EmbeddedPostgres(tmp_path).stop()
+        if _processes_in(tmp_path):  # clean up after a failure, not part of the test
+            EmbeddedPostgres(tmp_path).stop()
+            EmbeddedRedis(tmp_path).stop()
+
+
+def test_db_upgrade_leaves_a_shared_embedded_server_running(tmp_path: Path) -> None:
+    """A `warroom serve` on the same data directory started the servers: `db upgrade`
+    migrates through them and stops neither."""
+    pg, redis_server = EmbeddedPostgres(tmp_path), EmbeddedRedis(tmp_path)
+    redis_server.start()
+    try:
+        result = _cli("db", "upgrade", env={"WARROOM_DATA_DIR": str(tmp_path)})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("applied migrations 0001")
+        assert pg.is_running()
+        assert redis_server._ping()
+    finally:
+        redis_server.stop()
+        pg.stop()
 
 
 def test_version_and_help() -> None:

@@ -518,3 +518,164 @@ def test_state_endpoint_and_remote_seeding(emu: SlackEmulator, client: WebClient
     remote.reset()
     assert emu.channel_by_name("war-room") is None
     remote.close()
+
+
+# -- Slack's limits: one case per limit ----------------------------------------------
+
+
+def _txt(n: int, kind: str = "plain_text") -> dict:
+    return {"type": kind, "text": "🔥" * n}  # an emoji is one character, as Slack counts
+
+
+def _select(options: list[dict]) -> dict:
+    return {
+        "type": "section",
+        "text": _txt(1, "mrkdwn"),
+        "accessory": {"type": "static_select", "action_id": "pick", "options": options},
+    }
+
+
+def _opt(text: int = 1, value: int = 1) -> dict:
+    return {"text": _txt(text), "value": "v" * value}
+
+
+def _button(text: int = 1, value: int = 1, action_id: int = 1) -> dict:
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "text": _txt(text),
+                "value": "v" * value,
+                "action_id": "a" * action_id,
+            }
+        ],
+    }
+
+
+def _context(n: int, length: int = 1) -> dict:
+    return {"type": "context", "elements": [_txt(length, "mrkdwn") for _ in range(n)]}
+
+
+# (what, blocks at the limit, blocks one over it)
+MESSAGE_LIMITS = [
+    (
+        "section text 3000",
+        [{"type": "section", "text": _txt(3000, "mrkdwn")}],
+        [{"type": "section", "text": _txt(3001, "mrkdwn")}],
+    ),
+    (
+        "10 fields",
+        [{"type": "section", "fields": [_txt(1)] * 10}],
+        [{"type": "section", "fields": [_txt(1)] * 11}],
+    ),
+    (
+        "field 2000",
+        [{"type": "section", "fields": [_txt(2000, "mrkdwn")]}],
+        [{"type": "section", "fields": [_txt(2001, "mrkdwn")]}],
+    ),
+    (
+        "header 150",
+        [{"type": "header", "text": _txt(150)}],
+        [{"type": "header", "text": _txt(151)}],
+    ),
+    ("button text 75", [_button(text=75)], [_button(text=76)]),
+    ("button value 2000", [_button(value=2000)], [_button(value=2001)]),
+    ("action_id 255", [_button(action_id=255)], [_button(action_id=256)]),
+    ("option text 75", [_select([_opt(text=75)])], [_select([_opt(text=76)])]),
+    ("option value 150", [_select([_opt(value=150)])], [_select([_opt(value=151)])]),
+    ("100 options", [_select([_opt()] * 100)], [_select([_opt()] * 101)]),
+    ("10 context elements", [_context(10)], [_context(11)]),
+    ("context text 3000", [_context(1, 3000)], [_context(1, 3001)]),
+    ("50 blocks", [_context(1)] * 50, [_context(1)] * 51),
+]
+
+
+@pytest.mark.parametrize(("what", "ok", "over"), MESSAGE_LIMITS, ids=[m[0] for m in MESSAGE_LIMITS])
+def test_message_block_limits(client: WebClient, what: str, ok: list, over: list) -> None:
+    cid = client.conversations_create(name="limits")["channel"]["id"]
+    client.chat_postMessage(channel=cid, text="fallback", blocks=ok)
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel=cid, text="fallback", blocks=over)
+    assert slack_error(exc) == "invalid_blocks", what
+
+
+def test_message_text_limit_on_every_method(emu: SlackEmulator, client: WebClient) -> None:
+    alice = emu.add_user("alice")
+    cid = client.conversations_create(name="long-text")["channel"]["id"]
+    client.conversations_invite(channel=cid, users=alice)
+    at_limit, over = "🔥" * 40_000, "🔥" * 40_001
+    ts = client.chat_postMessage(channel=cid, text=at_limit)["ts"]
+    calls = [
+        lambda t: client.chat_postMessage(channel=cid, text=t),
+        lambda t: client.chat_update(channel=cid, ts=ts, text=t),
+        lambda t: client.chat_postEphemeral(channel=cid, user=alice, text=t),
+    ]
+    for call in calls:
+        call(at_limit)
+        with pytest.raises(SlackApiError) as exc:
+            call(over)
+        assert slack_error(exc) == "msg_too_long"
+    hook = WebhookClient(emu.new_response_url(channel_id=cid, user_id=alice))
+    assert hook.send(text=at_limit).status_code == 200
+    answer = hook.send(text=over)
+    assert (answer.status_code, answer.body) == (400, "msg_too_long")
+
+
+def _input(label: int = 1, element: dict | None = None, hint: int = 0) -> dict:
+    block = {
+        "type": "input",
+        "label": _txt(label),
+        "element": element or {"type": "plain_text_input", "action_id": "value"},
+    }
+    if hint:
+        block["hint"] = _txt(hint)
+    return block
+
+
+def _text_el(**extra: object) -> dict:
+    return {"type": "plain_text_input", "action_id": "value", **extra}
+
+
+def _modal(**extra: object) -> dict:
+    return {**MODAL, **extra}
+
+
+VIEW_LIMITS = [
+    ("title 24", _modal(title=_txt(24)), _modal(title=_txt(25))),
+    ("submit 24", _modal(submit=_txt(24)), _modal(submit=_txt(25))),
+    ("close 24", _modal(close=_txt(24)), _modal(close=_txt(25))),
+    ("100 blocks", _modal(blocks=[_context(1)] * 100), _modal(blocks=[_context(1)] * 101)),
+    ("input label 2000", _modal(blocks=[_input(2000)]), _modal(blocks=[_input(2001)])),
+    ("hint 2000", _modal(blocks=[_input(hint=2000)]), _modal(blocks=[_input(hint=2001)])),
+    (
+        "placeholder 150",
+        _modal(blocks=[_input(element=_text_el(placeholder=_txt(150)))]),
+        _modal(blocks=[_input(element=_text_el(placeholder=_txt(151)))]),
+    ),
+    (
+        "initial_value 3000",
+        _modal(blocks=[_input(element=_text_el(initial_value="x" * 3000))]),
+        _modal(blocks=[_input(element=_text_el(initial_value="x" * 3001))]),
+    ),
+    (
+        "private_metadata 3000",
+        _modal(private_metadata="🔥" * 3000),
+        _modal(private_metadata="🔥" * 3001),
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "ok", "over"), VIEW_LIMITS, ids=[v[0] for v in VIEW_LIMITS])
+def test_view_limits(
+    emu: SlackEmulator, client: WebClient, what: str, ok: dict, over: dict
+) -> None:
+    view_id = client.views_open(trigger_id=emu.issue_trigger_id("U1"), view=ok)["view"]["id"]
+    for call in (
+        lambda: client.views_open(trigger_id=emu.issue_trigger_id("U1"), view=over),
+        lambda: client.views_push(trigger_id=emu.issue_trigger_id("U1"), view=over),
+        lambda: client.views_update(view_id=view_id, view=over),
+    ):
+        with pytest.raises(SlackApiError) as exc:
+            call()
+        assert slack_error(exc) == "invalid_arguments", what

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import sqlalchemy as sa
 from warroom_sandbox.slack_driver import FORM, JSON, SendOptions
 
 from tests.reliability.tally import Tally
@@ -428,6 +429,8 @@ def malformed_cases(world: World, number: int) -> list[tuple[str, bytes, str]]:
         "state": {"values": {"severity": {"value": {"selected_option": {"value": "SEV1"}}}}},
     }
     nowhere = {**ack, "value": "987654"}  # no such incident: a valid press changes nothing
+    stateless = {k: v for k, v in sev_view.items() if k != "state"}
+    long_user, long_channel = "U" + "A" * 40, "C" + "A" * 40  # our id columns are String(32)
     big = {"type": "block_actions", "user": user, "actions": [nowhere], "junk": "x" * 2_000_000}
     return [
         # slash commands
@@ -438,6 +441,21 @@ def malformed_cases(world: World, number: int) -> list[tuple[str, bytes, str]]:
         (
             "command, repeated fields",
             b"command=/incident&text=a&text=b&user_id=U1&user_id=U2",
+            FORM,
+        ),
+        (
+            "command, user id longer than the column",
+            _form(command="/incident", text="declare SEV1 ghost", user_id=long_user),
+            FORM,
+        ),
+        (
+            "command, channel id longer than the column",
+            _form(command="/incident", text="note ghost", user_id=alice, channel_id=long_channel),
+            FORM,
+        ),
+        (
+            "command, team id not a team id",
+            _form(command="/incident", text="list", user_id=alice, team_id="x" * 300),
             FORM,
         ),
         ("empty form", b"", FORM),
@@ -499,7 +517,90 @@ def malformed_cases(world: World, number: int) -> list[tuple[str, bytes, str]]:
             ),
             FORM,
         ),
+        (
+            "block_actions, user id longer than the column",
+            _payload({"type": "block_actions", "user": {"id": long_user}, "actions": [ack]}),
+            FORM,
+        ),
+        (
+            "block_actions, channel id not a channel id",
+            _payload(
+                {
+                    "type": "block_actions",
+                    "user": user,
+                    "actions": [ack],
+                    "channel": {"id": "general"},
+                }
+            ),
+            FORM,
+        ),
+        (
+            "block_actions, value longer than Slack's 2000",
+            _payload(
+                {"type": "block_actions", "user": user, "actions": [{**ack, "value": "9" * 2001}]}
+            ),
+            FORM,
+        ),
+        (
+            "ack, number past Postgres' integer",
+            _payload(
+                {"type": "block_actions", "user": user, "actions": [{**ack, "value": "9" * 30}]}
+            ),
+            FORM,
+        ),
+        (
+            "ack, number in superscript",
+            _payload({"type": "block_actions", "user": user, "actions": [{**ack, "value": "²"}]}),
+            FORM,
+        ),
+        (
+            "resolve confirm, number past Postgres' integer",
+            _payload(
+                {
+                    "type": "block_actions",
+                    "user": user,
+                    "actions": [{"action_id": "incident_resolve_confirm", "value": "9" * 30 + ":"}],
+                }
+            ),
+            FORM,
+        ),
         ("view_submission without view", _payload({"type": "view_submission", "user": user}), FORM),
+        (
+            "view_submission without state",
+            _payload({"type": "view_submission", "user": user, "view": stateless}),
+            FORM,
+        ),
+        (
+            "view_submission, state without values",
+            _payload({"type": "view_submission", "user": user, "view": {**stateless, "state": {}}}),
+            FORM,
+        ),
+        (
+            "view_submission, number past Postgres' integer",
+            _payload(
+                {
+                    "type": "view_submission",
+                    "user": user,
+                    "view": {**sev_view, "private_metadata": json.dumps({"n": 10**30})},
+                }
+            ),
+            FORM,
+        ),
+        (
+            "view_submission, picked user longer than the column",
+            _payload(
+                {
+                    "type": "view_submission",
+                    "user": user,
+                    "view": {
+                        **sev_view,
+                        "callback_id": "incident_commander_view",
+                        "state": {"values": {"commander": {"value": {"selected_user": long_user}}}},
+                    },
+                }
+            ),
+            FORM,
+        ),
         (
             "view_submission, view a string",
             _payload({"type": "view_submission", "user": user, "view": "V1"}),
@@ -777,3 +878,45 @@ def test_unsigned_and_replayed_requests_are_refused_and_store_nothing(w: World) 
     tally = scenario_unsigned_and_replayed(w, 150)
     assert tally.clean, tally.summary()
     assert tally.trials == 150
+
+
+MARKER = "hostile-marker-7f3a"  # user text the database refuses, and the logs must not hold
+
+
+def test_a_storage_error_answers_plainly_and_logs_no_user_text(w: World) -> None:
+    """Postgres refuses a note (a check constraint stands in for any database error): the
+    person is told nothing was changed, and the replicas' logs say what failed without the
+    note, the SQL parameters or Postgres' DETAIL (which repeats the failing row)."""
+    _, channel = _declare_target(w)
+    alice = w.people["alice"]
+    sizes = [path.stat().st_size for path in w.log_files]
+    with w.bed._sync_engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "ALTER TABLE timeline_events ADD CONSTRAINT hostile_refuse CHECK "
+                f"(text IS NULL OR position('{MARKER}' in text) = 0)"
+            )
+        )
+    try:
+        answers = [
+            driver.command(f"note {MARKER} in a note", user_id=alice, channel_id=channel)
+            for driver in w.drivers
+        ]
+    finally:
+        with w.bed._sync_engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE timeline_events DROP CONSTRAINT hostile_refuse"))
+    for resp in answers:
+        assert resp.status_code == 200
+        assert "Storage is unavailable right now, so nothing was changed" in resp.json()["text"]
+    assert not w.bed.rows("SELECT 1 FROM timeline_events WHERE kind = 'note'")
+
+    def new_lines() -> str:
+        return "".join(
+            path.read_bytes()[size:].decode(errors="replace")
+            for path, size in zip(w.log_files, sizes, strict=True)
+        )
+
+    logged = w.bed.wait_for(lambda: (text := new_lines()).count("command failed") >= 2 and text)
+    assert "IntegrityError" in logged and "hostile_refuse" in logged  # what failed is there
+    assert MARKER not in logged
+    assert "[parameters: [redacted]]" in logged

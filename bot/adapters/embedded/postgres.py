@@ -17,6 +17,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import pgserver
     from pgserver._commands import pg_ctl
+    from pgserver.utils import PostmasterInfo
 
 logging.getLogger("pgserver").setLevel(logging.CRITICAL)
 
@@ -25,6 +26,10 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir) / "postgres"
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Whether this process started it: `warroom db upgrade` stops only a server it
+        # started, never the one a running `warroom serve` shares.
+        info = PostmasterInfo.read_from_pgdata(self.data_dir)
+        self.started_here = info is None or not info.is_running()
         # cleanup_mode=None: other warroom processes (a second replica) may share it.
         self._server = pgserver.get_server(self.data_dir, cleanup_mode=None)
 
@@ -35,12 +40,19 @@ class EmbeddedPostgres:
         return f"postgresql+psycopg://postgres@/postgres?host={quote(str(info.socket_dir))}"
 
     def stop(self) -> None:
-        pg_ctl(
-            ["-w", "-m", "fast", "stop"],
-            pgdata=self.data_dir,
-            user=self._server.system_user,
-            timeout=30,
-        )
+        try:
+            pg_ctl(
+                ["-w", "-m", "fast", "stop"],
+                pgdata=self.data_dir,
+                user=self._server.system_user,
+                timeout=30,
+            )
+        except subprocess.CalledProcessError:
+            # pg_ctl has been seen to exit 1 after the server logged "shut down": what
+            # matters is that no postmaster is left.
+            info = PostmasterInfo.read_from_pgdata(self.data_dir)
+            if info is not None and info.is_running():
+                raise
 
     def start(self) -> None:
         self._server.ensure_postgres_running()

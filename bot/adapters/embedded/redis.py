@@ -20,6 +20,7 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.socket = self.data_dir / "redis.sock"
         self.pidfile = self.data_dir / "redis.pid"
+        self.started_here = False  # see EmbeddedPostgres.started_here
 
     @property
     def url(self) -> str:
@@ -35,6 +36,7 @@ class EmbeddedRedis:
         """Start it unless another warroom process already did."""
         if self._ping():
             return
+        self.started_here = True
         self.socket.unlink(missing_ok=True)
         conf = self.data_dir / "redis.conf"
         conf.write_text(

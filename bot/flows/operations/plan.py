@@ -16,6 +16,7 @@ from bot.flows.operations.errors import OpsError, PolicyRefusal
 from bot.flows.operations.request import Request, target_name
 from bot.services import Services
 from bot.slack.ui.operations import Choice, history_text, images_text
+from incident.numbers import parse_count
 
 DEFAULT_NAMESPACE = "default"
 
@@ -192,7 +193,7 @@ def _plan_sync(api: Any, action: str, ns: str, name: str, args: dict[str, Any]) 
     if action == "rollback":
         return kube_ops.plan_rollback(api, ns, name, args.get("to_revision"))
     if action == "scale":
-        return kube_ops.plan_scale(api, ns, name, int(args["replicas"]))
+        return kube_ops.plan_scale(api, ns, name, parse_count(args["replicas"]))
     return kube_ops.plan_restart(api, ns, name)
 
 

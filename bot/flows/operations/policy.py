@@ -20,6 +20,7 @@ from bot.flows.operations.request import Request, target_name
 from bot.services import Services
 from bot.slack.usergroups import group_members
 from incident.models import Incident
+from incident.numbers import PG_INT_MAX, parse_count
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _value_refusal(r: Rules, action: str, args: dict[str, Any]) -> tuple[str, st
     if action != "scale":
         return None
     try:
-        replicas = int(args["replicas"])
+        replicas = parse_count(args["replicas"], minimum=-PG_INT_MAX)
     except (KeyError, TypeError, ValueError):
         return "replicas must be a whole number", "Replicas must be a whole number."
     if replicas < 0:
@@ -123,7 +124,7 @@ def _target_refusal(
         key = _matches(list(policy.replicas), namespace, deployment)
         if key is not None:
             replicas, bounds, where = (
-                int(args["replicas"]),
+                parse_count(args["replicas"], minimum=-PG_INT_MAX),
                 policy.replicas[key],
                 f"{namespace}/{deployment}",
             )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.flows.operations.errors import OpsError
+from incident.numbers import PG_INT_MAX, parse_count
 
 ACTIONS = ("rollback", "scale", "restart")
 
@@ -73,7 +74,7 @@ class Request:
                 action=str(v["a"]),
                 namespace=str(v["ns"]),
                 deployment=str(v["d"]),
-                incident=int(v["n"]),
+                incident=parse_count(v["n"], minimum=1, maximum=PG_INT_MAX),
                 args=dict(v.get("args") or {}),
                 before=dict(v.get("b") or {}),
                 after=dict(v.get("f") or {}),

@@ -8,36 +8,40 @@ from bot.slack.ui import card_buttons
 from bot.slack.ui.elements import (
     actions,
     button,
+    context,
     mrkdwn_section,
+    option,
     plain,
     select_input,
     text_input,
     user_input,
 )
 from incident import card
+from incident.lifecycle import MAX_TEXT
 from incident.models import Incident
 from incident.severity import DEFINITIONS, SEVERITIES
+from incident.text_limits import HEADER_TEXT, MODAL_TITLE
 
 DECLARE_CALLBACK = "declare_incident"
-MAX_IMPACT = 2000
+# The same 3,000 as an update's impact; the card shortens what does not fit its field.
+MAX_IMPACT = MAX_TEXT
 
 
 def card_blocks(incident: Incident, updates: list[card.CardUpdate]) -> list[dict[str, Any]]:
     fields = card.card_fields(incident, updates)
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": plain(card.header(incident, escaped=False))},
+        {"type": "header", "text": plain(card.header(incident, escaped=False), HEADER_TEXT)},
     ]
-    short = [f for f in fields if f[0] not in ("Updates",)]
+    short = [f for f in fields if f[0] != card.UPDATES]
     blocks.append(
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*{label}:*\n{value}"} for label, value in short
+                {"type": "mrkdwn", "text": card.field_text(label, value)} for label, value in short
             ],
         }
     )
-    updates_value = dict(fields)["Updates"]
-    blocks.append(mrkdwn_section(f"*Updates:*\n{updates_value}"))
+    blocks.append(mrkdwn_section(card.field_text(card.UPDATES, dict(fields)[card.UPDATES])))
     if incident.is_open:
         value = str(incident.number)
         elements = [
@@ -47,20 +51,12 @@ def card_blocks(incident: Incident, updates: list[card.CardUpdate]) -> list[dict
         if elements:
             blocks.append(actions(f"card:{value}", *elements))
     else:
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": "Resolved: this card is final."}],
-            }
-        )
+        blocks.append(context("Resolved: this card is final."))
     return blocks
 
 
 def severity_options() -> list[dict[str, Any]]:
-    return [
-        {"text": plain(sev), "description": plain(DEFINITIONS[sev][:75]), "value": sev}
-        for sev in SEVERITIES
-    ]
+    return [option(sev, sev, DEFINITIONS[sev]) for sev in SEVERITIES]
 
 
 def declare_modal(
@@ -75,9 +71,9 @@ def declare_modal(
         "type": "modal",
         "callback_id": DECLARE_CALLBACK,
         "private_metadata": origin_channel,
-        "title": plain("Declare an incident"),
-        "submit": plain("Declare"),
-        "close": plain("Cancel"),
+        "title": plain("Declare an incident", MODAL_TITLE),
+        "submit": plain("Declare", MODAL_TITLE),
+        "close": plain("Cancel", MODAL_TITLE),
         "blocks": [
             {"type": "input", "block_id": "title", "label": plain("Title"), "element": title_el},
             select_input(

@@ -9,9 +9,10 @@ from typing import Any
 
 from bot.slack.ui.blocks import severity_options
 from bot.slack.ui.card_buttons import COMMANDER_VIEW, RESOLVE_VIEW, SEVERITY_VIEW, UPDATE_VIEW
-from bot.slack.ui.elements import plain, select_input, text_input, user_input
+from bot.slack.ui.elements import context, option, plain, select_input, text_input, user_input
 from incident.lifecycle import MAX_TEXT
 from incident.models import Incident, Status
+from incident.text_limits import MODAL_TITLE
 
 
 def modal_metadata(incident: Incident, channel: str | None) -> str:
@@ -39,16 +40,11 @@ def _modal(
         "type": "modal",
         "callback_id": callback_id,
         "private_metadata": modal_metadata(incident, channel),
-        "title": plain(title[:24]),
-        "submit": plain(submit),
-        "close": plain("Cancel"),
+        "title": plain(title, MODAL_TITLE),
+        "submit": plain(submit, MODAL_TITLE),
+        "close": plain("Cancel", MODAL_TITLE),
         "blocks": [
-            {
-                "type": "context",
-                "elements": [
-                    {"type": "plain_text", "text": f"Incident #{incident.number}: {incident.title}"}
-                ],
-            },
+            context(f"Incident #{incident.number}: {incident.title}", mrkdwn=False),
             *blocks,
         ],
     }
@@ -61,11 +57,7 @@ def _text(
 
 
 def _status_options() -> list[dict[str, Any]]:
-    return [
-        {"text": plain(s.value.capitalize()), "value": s.value}
-        for s in Status
-        if s is not Status.RESOLVED
-    ]
+    return [option(s.value.capitalize(), s.value) for s in Status if s is not Status.RESOLVED]
 
 
 def update_modal(incident: Incident, channel: str | None) -> dict[str, Any]:

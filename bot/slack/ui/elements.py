@@ -1,17 +1,49 @@
-"""The smallest Block Kit pieces, shared by every builder, so a limit Slack enforces (150
-characters of plain text, 3000 of a section) is applied in one place."""
+"""The smallest Block Kit pieces, shared by every builder, so a limit Slack enforces (75
+characters of a button or an option, 150 of a placeholder, 3000 of a section) is applied in
+one place, with the one shortening rule of `incident.text_limits`."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from incident.text_limits import (
+    BUTTON_TEXT,
+    CONTEXT_TEXT,
+    OPTION_TEXT,
+    PLACEHOLDER_TEXT,
+    SECTION_TEXT,
+    clip_mrkdwn,
+    clip_plain,
+)
 
-def plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:150] or " ", "emoji": True}
+
+def plain(text: str, limit: int = PLACEHOLDER_TEXT) -> dict[str, Any]:
+    """A plain_text object cut to `limit` (150 fits labels, hints and placeholders; pass the
+    slot's own limit for buttons, options and modal titles)."""
+    return {"type": "plain_text", "text": clip_plain(text, limit), "emoji": True}
 
 
 def mrkdwn_section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    """A section of escaped mrkdwn, shortened (never inside an entity or mention) to 3000."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, SECTION_TEXT)}}
+
+
+def context(text: str, *, mrkdwn: bool = True) -> dict[str, Any]:
+    """A one-text context block (the small grey line)."""
+    if mrkdwn:
+        element = {"type": "mrkdwn", "text": clip_mrkdwn(text, CONTEXT_TEXT)}
+    else:
+        element = {"type": "plain_text", "text": clip_plain(text, CONTEXT_TEXT)}
+    return {"type": "context", "elements": [element]}
+
+
+def option(text: str, value: str, description: str | None = None) -> dict[str, Any]:
+    """A menu option: text and description 75 characters; the value (150) must be short by
+    construction, since shortening it would change what the submission names."""
+    opt: dict[str, Any] = {"text": plain(text, OPTION_TEXT), "value": value}
+    if description:
+        opt["description"] = plain(description, OPTION_TEXT)
+    return opt
 
 
 def button(
@@ -20,7 +52,7 @@ def button(
     b: dict[str, Any] = {
         "type": "button",
         "action_id": action_id,
-        "text": plain(label),
+        "text": plain(label, BUTTON_TEXT),
         "value": value,
     }
     if style:

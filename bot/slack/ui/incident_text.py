@@ -4,7 +4,6 @@ every piece of user text goes through `escape_mrkdwn` here, once."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from incident import event_kinds as K
 from incident.card import status_label
 from incident.escaping import escape_mrkdwn
 from incident.models import Incident, TimelineEvent
+from incident.text_limits import MESSAGE_TEXT, SECTION_TEXT, clip_mrkdwn
 from incident.timefmt import duration_text, short_time, utc_text
 
 MAX_LINE = 200
@@ -85,7 +85,8 @@ def open_list(incidents: list[Incident], now: datetime) -> str:
         f"IC <@{i.commander_id}>" + (f" · <#{i.channel_id}>" if i.channel_id else "")
         for i in incidents
     ]
-    return f"*Open incidents ({len(incidents)}):*\n" + "\n".join(lines)
+    text = f"*Open incidents ({len(incidents)}):*\n" + "\n".join(lines)
+    return clip_mrkdwn(text, MESSAGE_TEXT, note="\n…")
 
 
 def short_open_list(incidents: list[Incident]) -> str:
@@ -103,12 +104,20 @@ def short_open_list(incidents: list[Incident]) -> str:
 # -- resolving ----------------------------------------------------------------------------
 
 
-def resolve_question(incident: Incident, summary: str | None) -> tuple[str, list[dict[str, Any]]]:
-    """Resolution is final, so `/incident resolve` asks once more; the summary travels in the
-    Confirm button's value (see `read_resolve_value`)."""
-    value = json.dumps({"n": incident.number, "s": summary or ""})
+def resolve_question(
+    incident: Incident, summary: str | None, summary_id: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """Resolution is final, so `/incident resolve` asks once more. The summary waits in
+    storage under `summary_id` and the Confirm button carries only `number:summary_id`: a
+    button value holds 2,000 characters, and the JSON of an emoji-rich summary is many times
+    longer than the summary (see `read_resolve_value`)."""
+    value = f"{incident.number}:{summary_id or ''}"
     shown = f"\n>{escape_mrkdwn(summary)}" if summary else "\n_No summary given._"
-    question = f"Resolve incident #{incident.number} (*{escape_mrkdwn(incident.title)}*)?{shown}"
+    question = clip_mrkdwn(
+        f"Resolve incident #{incident.number} (*{escape_mrkdwn(incident.title)}*)?{shown}",
+        SECTION_TEXT,
+        note=" … (shortened here; the whole summary is kept)",
+    )
     blocks = [
         mrkdwn_section(question),
         actions(
@@ -121,11 +130,12 @@ def resolve_question(incident: Incident, summary: str | None) -> tuple[str, list
 
 
 def read_resolve_value(value: str | None) -> tuple[int, str | None] | None:
-    """The incident and summary of a Confirm press; None when the value names no incident."""
+    """The incident and the stored summary's id of a Confirm press; None when the value names
+    no incident."""
+    number, _, summary_id = (value or "").partition(":")
     try:
-        parsed = json.loads(value or "{}")
-        return int(parsed["n"]), str(parsed.get("s") or "") or None
-    except (ValueError, KeyError, TypeError):
+        return int(number), summary_id or None
+    except ValueError:
         return None
 
 

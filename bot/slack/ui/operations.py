@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.adapters.kube.models import Revision
-from bot.slack.ui.elements import plain
+from bot.slack.ui.elements import actions, button, context, mrkdwn_section, option, plain
 from incident.models import Incident
+from incident.text_limits import MODAL_TITLE, OPTION_VALUE
 
 CONFIRM = "ops_confirm"
 CANCEL = "ops_cancel"
@@ -43,26 +44,12 @@ def confirmation_blocks(
     """The plan and its Confirm/Cancel; both buttons carry the request (`value`)."""
     head = "🧪 *Dry run* — nothing will be changed.\n" if dry_run else ""
     return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": head + plan_text}},
-        {
-            "type": "actions",
-            "block_id": CONFIRM,
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": CONFIRM,
-                    "text": {"type": "plain_text", "text": "Confirm"},
-                    "style": "danger" if action != "scale" else "primary",
-                    "value": value,
-                },
-                {
-                    "type": "button",
-                    "action_id": CANCEL,
-                    "text": {"type": "plain_text", "text": "Cancel"},
-                    "value": value,
-                },
-            ],
-        },
+        mrkdwn_section(head + plan_text),
+        actions(
+            CONFIRM,
+            button(CONFIRM, "Confirm", value, style="danger" if action != "scale" else "primary"),
+            button(CANCEL, "Cancel", value),
+        ),
     ]
 
 
@@ -103,15 +90,21 @@ def history_text(revisions: Sequence[Revision], target: str) -> str:
 # -- the card's modals ------------------------------------------------------------------------
 
 
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+MAX_MENU = 100  # Slack's limit on a static_select's options
 
 
 def target_blocks(choices: Sequence[Choice], note: str | None) -> list[dict[str, Any]]:
     """A menu of the catalog's Deployments, or (with `note` saying why there is none) a box
-    to type `namespace/deployment`."""
+    to type `namespace/deployment`. More Deployments than a menu holds, or a name too long for
+    an option's value (150), also mean the box: a menu must not hide a Deployment."""
+    if len(choices) > MAX_MENU:
+        note = f"{len(choices)} Deployments are more than a menu holds."
+        choices = ()
+    elif any(len(value) > OPTION_VALUE for value, _ in choices):
+        note = "A Deployment's name is too long for a menu."
+        choices = ()
     if choices:
-        options = [{"text": plain(label[:75]), "value": value} for value, label in choices[:100]]
+        options = [option(label, value) for value, label in choices]
         element: dict[str, Any] = {
             "type": "static_select",
             "action_id": "value",
@@ -129,7 +122,7 @@ def target_blocks(choices: Sequence[Choice], note: str | None) -> list[dict[str,
             }
         ]
     return [
-        _context(f"{note} Type the Deployment as `namespace/deployment`."),
+        context(f"{note} Type the Deployment as `namespace/deployment`."),
         {
             "type": "input",
             "block_id": "target",
@@ -148,22 +141,15 @@ def _shell(callback_id: str, title: str, inc: Incident, channel: str | None) -> 
         "type": "modal",
         "callback_id": callback_id,
         "private_metadata": json.dumps({"n": inc.number, "c": channel or inc.channel_id or ""}),
-        "title": plain(title),
-        "close": plain("Cancel"),
-        "blocks": [
-            {
-                "type": "context",
-                "elements": [
-                    {"type": "plain_text", "text": f"Incident #{inc.number}: {inc.title}"}
-                ],
-            }
-        ],
+        "title": plain(title, MODAL_TITLE),
+        "close": plain("Cancel", MODAL_TITLE),
+        "blocks": [context(f"Incident #{inc.number}: {inc.title}", mrkdwn=False)],
     }
 
 
 def no_cluster_modal(title: str, inc: Incident, channel: str | None) -> dict[str, Any]:
     view = _shell(NO_CLUSTER_VIEW, title, inc, channel)
-    view["close"] = plain("Close")
+    view["close"] = plain("Close", MODAL_TITLE)
     view["blocks"].append(
         {
             "type": "section",
@@ -181,7 +167,7 @@ def rollback_modal(
     inc: Incident, channel: str | None, choices: Sequence[Choice], note: str | None
 ) -> dict[str, Any]:
     view = _shell(ROLLBACK_VIEW, "Roll back", inc, channel)
-    view["submit"] = plain("Plan")
+    view["submit"] = plain("Plan", MODAL_TITLE)
     view["blocks"] += [
         *target_blocks(choices, note),
         {
@@ -204,7 +190,7 @@ def scale_modal(
     inc: Incident, channel: str | None, choices: Sequence[Choice], note: str | None
 ) -> dict[str, Any]:
     view = _shell(SCALE_VIEW, "Scale", inc, channel)
-    view["submit"] = plain("Plan")
+    view["submit"] = plain("Plan", MODAL_TITLE)
     view["blocks"] += [
         *target_blocks(choices, note),
         {

@@ -8,7 +8,7 @@ import sys
 
 
 def _run(args: argparse.Namespace) -> int:
-    from warroom_sandbox.console import run_sandbox
+    from warroom_sandbox.console_run import run_sandbox
 
     return run_sandbox(script=args.script)
 

@@ -2,20 +2,20 @@
 
 The same testbed the test suite uses: embedded Postgres and Redis, the Slack emulator, the
 real app on a real port, signed requests. A person types slash commands, sees what warroom
-posted as readable text, and presses buttons by their label.
+posted as readable text, as it happens, and presses buttons by their label.
 """
 
 from __future__ import annotations
 
-import shutil
-import sys
-import tempfile
+import json
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import Any
 
-from warroom_sandbox.console_render import actions_in, render_blocks, render_mrkdwn
+from warroom_sandbox.console_follow import Follower, Output
+from warroom_sandbox.console_press import fill_view, press
+from warroom_sandbox.console_render import render_blocks, render_mrkdwn
+from warroom_sandbox.slack_emulator.model import Call, ResponseRecord
 from warroom_sandbox.testbed import Testbed
 
 BANNER = """\
@@ -26,24 +26,37 @@ Console: help · as <person> · go #channel · channels · show · say <text> ·
 
 CONSOLE_HELP = """\
 /incident …         run a warroom command as the current person in the current channel
-press <label> [opt] press a button (or choose an option) on the latest message that has it
+press <label> [opt] press the newest button here with that label (a unique prefix will do:
+                    `press Roll`), choosing an option of a menu the same way
 as <person>         act as alice, bob, carol, dave or erin
 go #channel         switch channel          channels   list channels
 show                the last messages of the current channel
 say <text>          post a message here (📌 it with `pin <n>` from `show`)
-quit                leave (the sandbox's data is thrown away)"""
+quit                leave (the sandbox's data is thrown away)
+What warroom does later (checks, a rollout's progress, its verdict) is shown when it happens."""
 
 
 class Console:
-    def __init__(self, bed: Testbed, out: TextIO, ask: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        bed: Testbed,
+        output: Output,
+        ask: Callable[[str], str],
+        *,
+        quiet: float = 0.4,
+        limit: float = 8.0,
+    ) -> None:
+        """`quiet`: how long warroom must have been silent after a command before the next
+        line is read; longer for scripts, so their output does not depend on the machine."""
         self.bed = bed
         self.emu = bed.emulator
-        self.out = out
+        self.output = output
         self.ask = ask
+        self.quiet, self.limit = quiet, limit
         self.user = bed.people["alice"]
         self.channel = self.emu.channel_by_name("general").id
-        self._calls = 0
-        self._responses = 0
+        self.pending_view: dict[str, Any] | None = None
+        self.follower = Follower(self.emu, self.describe)
 
     # rendering -----------------------------------------------------------------------
     def user_name(self, uid: str) -> str:
@@ -58,46 +71,39 @@ class Console:
         return render_mrkdwn(text, self.user_name, self.channel_name)
 
     def say(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
+        self.output.lines([text])
 
     def show_message(self, prefix: str, text: str, blocks: list[dict] | None) -> None:
-        self.say(prefix)
         lines = render_blocks(blocks, self.fmt) if blocks else []
         if not lines:
             lines = ["┃ " + line for line in self.fmt(text).splitlines()]
-        for line in lines:
-            self.say("  " + line)
+        self.output.lines([prefix] + ["  " + line for line in lines])
 
     @property
     def prompt(self) -> str:
         return f"{self.user_name(self.user)} in #{self.channel_name(self.channel)}> "
 
-    # activity ------------------------------------------------------------------------
-    def settle(self, quiet: float = 0.4, limit: float = 8.0) -> None:
-        """Wait until warroom has stopped talking to Slack, then show what it did."""
-        start = last_change = time.monotonic()
-        seen = (len(self.emu.calls()), len(self.emu.responses()))
-        while time.monotonic() - start < limit:
-            time.sleep(0.05)
-            now = (len(self.emu.calls()), len(self.emu.responses()))
-            if now != seen:
-                seen, last_change = now, time.monotonic()
-            elif time.monotonic() - last_change >= quiet:
-                break
-        self.report()
+    # what warroom did ------------------------------------------------------------------
+    def describe(self, record: Call | ResponseRecord) -> None:
+        """One record of the emulator, as a person in Slack would notice it (or nothing)."""
+        if isinstance(record, ResponseRecord):
+            self.describe_response(record)
+        else:
+            self.describe_call(record)
 
-    def report(self) -> None:
-        calls = self.emu.calls()
-        for call in calls[self._calls :]:
-            self.describe(call)
-        self._calls = len(calls)
-        responses = self.emu.responses()
-        for r in responses[self._responses :]:
-            if r.user_id in (None, self.user):
-                self.show_message("(only visible to you)", r.text, r.body.get("blocks"))
-        self._responses = len(responses)
+    def describe_response(self, r: ResponseRecord) -> None:
+        if r.status >= 300:
+            return
+        body = r.body
+        if body.get("delete_original") in (True, "true"):
+            self.say("✕ warroom removed a message")
+        elif body.get("response_type") == "in_channel":
+            where = self.channel_name(r.channel_id or "")
+            self.show_message(f"#{where} · warroom:", r.text, body.get("blocks"))
+        elif r.user_id in (None, self.user):
+            self.show_message("(only visible to you)", r.text, body.get("blocks"))
 
-    def describe(self, call: Any) -> None:
+    def describe_call(self, call: Call) -> None:
         a, resp = call.args, call.response
         if not call.ok:
             if call.method not in ("auth.test",) and call.error != "not_in_channel":
@@ -105,84 +111,88 @@ class Console:
             return
         m = call.method
         if m == "conversations.create":
-            ch = resp["channel"]
-            self.say(f"＃ channel #{ch['name']} created")
+            self.say(f"＃ channel #{resp['channel']['name']} created")
         elif m == "conversations.invite":
-            names = ", ".join("@" + self.user_name(u) for u in str(a.get("users", "")).split(","))
+            users = str(a.get("users", ""))
+            names = ", ".join("@" + self.user_name(u) for u in users.split(","))
             self.say(f"＋ {names} added to #{self.channel_name(a['channel'])}")
-            if self.user in str(a.get("users", "")):
+            if self.user in users:
                 self.channel = a["channel"]
                 self.say(f"  (you are now in #{self.channel_name(self.channel)})")
         elif m == "conversations.setTopic":
-            self.say(
-                f"✎ topic of #{self.channel_name(a['channel'])}: {self.fmt(a.get('topic', ''))}"
-            )
+            topic = self.fmt(a.get("topic", ""))
+            self.say(f"✎ topic of #{self.channel_name(a['channel'])}: {topic}")
         elif m == "chat.postMessage":
             where = self.channel_name(resp.get("channel", a.get("channel", "")))
             self.show_message(f"#{where} · warroom:", a.get("text", ""), _blocks(a))
         elif m == "chat.update":
             where = self.channel_name(a.get("channel", ""))
-            self.show_message(
-                f"#{where} · warroom edited its message:", a.get("text", ""), _blocks(a)
-            )
+            prefix = f"#{where} · warroom edited its message:"
+            self.show_message(prefix, a.get("text", ""), _blocks(a))
         elif m == "chat.postEphemeral" and a.get("user") == self.user:
             self.show_message("(only visible to you)", a.get("text", ""), _blocks(a))
         elif m == "pins.add":
             self.say(f"📌 pinned in #{self.channel_name(a['channel'])}")
         elif m in ("views.open", "views.push", "views.update"):
             view = resp.get("view", {})
-            self.say(f"▣ a form opened: {view.get('title', {}).get('text', '')}")
+            hint = " (press Enter to fill it in)" if self.output.at_prompt else ""
+            self.say(f"▣ a form opened: {view.get('title', {}).get('text', '')}{hint}")
             self.pending_view = view
+
+    def settle(self, quiet: float | None = None, limit: float | None = None) -> None:
+        """Wait until warroom has stopped talking to Slack (the follower prints meanwhile)."""
+        self.follower.wait_quiet(quiet or self.quiet, limit or self.limit)
+
+    def fill_pending_forms(self) -> None:
+        while self.pending_view:
+            view, self.pending_view = self.pending_view, None
+            fill_view(self, view)
+            self.settle()
 
     # commands ------------------------------------------------------------------------
     def handle(self, line: str) -> bool:
+        """Run one console line; False to quit. Commands that reach warroom are followed by
+        a wait for it to go quiet, so a form it opens is asked for before the next line."""
         line = line.strip()
-        if not line:
-            return True
         if line in ("quit", "exit"):
             return False
-        self.pending_view: dict | None = None
         word, _, rest = line.partition(" ")
-        if word == "/incident":
-            resp = self.bed.driver.command(rest, user_id=self.user, channel_id=self.channel)
-            self.show_ack(resp)
+        if not line:
+            pass  # Enter alone fills a form that opened while the prompt was waiting
+        elif word == "/incident":
+            self.show_ack(self.bed.driver.command(rest, user_id=self.user, channel_id=self.channel))
         elif word == "press":
-            self.press(rest)
-        elif word == "as":
-            self.switch_user(rest.strip().lstrip("@"))
+            press(self, rest)
+        elif word == "pin":
+            self.pin(rest.strip())
+        else:
+            self.local(word, rest)
             return True
+        self.settle()
+        self.fill_pending_forms()
+        return True
+
+    def local(self, word: str, rest: str) -> None:
+        """Console commands that do not involve warroom."""
+        if word == "as":
+            self.switch_user(rest.strip().lstrip("@"))
         elif word == "go":
             self.go(rest.strip().lstrip("#"))
-            return True
         elif word == "channels":
             for ch in self.emu.channels():
                 mark = "*" if ch.id == self.channel else " "
                 self.say(f" {mark} #{ch.name}")
-            return True
         elif word == "show":
             self.show_channel()
-            return True
         elif word == "say":
             self.emu.add_message(self.channel, self.user, rest)
             self.say("(posted)")
-            return True
-        elif word == "pin":
-            self.pin(rest.strip())
         elif word == "help":
             self.say(CONSOLE_HELP)
-            return True
         elif word.startswith("/"):
             self.say("Only /incident is installed here; try `/incident help`.")
-            return True
         else:
             self.say("Not a console command; type `help`.")
-            return True
-        self.settle()
-        while self.pending_view:
-            view, self.pending_view = self.pending_view, None
-            self.fill_view(view)
-            self.settle()
-        return True
 
     def show_ack(self, resp: Any) -> None:
         if resp.status_code != 200:
@@ -236,170 +246,9 @@ class Console:
         resp = self.bed.driver.event(event)
         self.say(f"(📌 added; warroom answered HTTP {resp.status_code})")
 
-    def press(self, rest: str) -> None:
-        label, option = rest.strip(), None
-        for msg in self._candidates():
-            for block_id, el in actions_in(msg["blocks"]):
-                text = (el.get("text") or el.get("placeholder") or {}).get("text", "")
-                if not label.lower().startswith(text.lower()) or not text:
-                    continue
-                option = label[len(text) :].strip() or None
-                self.click(msg, block_id, el, option)
-                return
-        self.say(f"No button labelled “{label}” on the recent messages here.")
-
-    def _candidates(self) -> Iterator[dict[str, Any]]:
-        for r in reversed(self.emu.responses()):
-            if r.body.get("blocks"):
-                yield {"blocks": r.body["blocks"], "ts": None, "response_url": r}
-        for msg in reversed(self.emu.messages(self.channel)):
-            yield {"blocks": msg.blocks, "ts": msg.ts}
-
-    def click(self, msg: dict, block_id: str, el: dict, option: str | None) -> None:
-        if el.get("confirm"):
-            c = el["confirm"]
-            question = f"{_plain(c.get('title'))}: {_plain(c.get('text'))} [y/N] "
-            if self.ask(question).strip().lower() not in ("y", "yes"):
-                self.say("(cancelled)")
-                return
-        kwargs: dict[str, Any] = {}
-        if el.get("type") == "static_select":
-            opts = el.get("options", [])
-            chosen = next(
-                (o for o in opts if option and _plain(o.get("text")).lower() == option.lower()),
-                None,
-            )
-            if chosen is None:
-                names = ", ".join(_plain(o.get("text")) for o in opts)
-                self.say(f"Choose one: press {_plain(el.get('placeholder'))} <{names}>")
-                return
-            kwargs["selected_option"] = chosen
-        elif el.get("type") == "users_select":
-            if not option or option.lstrip("@") not in self.bed.people:
-                self.say(f"Say who: press {_plain(el.get('placeholder'))} @bob")
-                return
-            kwargs["selected_user"] = self.bed.people[option.lstrip("@")]
-        self.bed.driver.block_action(
-            el["action_id"],
-            value=el.get("value"),
-            user_id=self.user,
-            channel_id=self.channel,
-            message_ts=msg.get("ts"),
-            block_id=block_id,
-            **kwargs,
-        )
-
-    def fill_view(self, view: dict[str, Any]) -> None:
-        """Ask for each input of a form in turn, then submit it."""
-        self.say(f"▣ {view.get('title', {}).get('text', 'Form')} (empty answer: leave blank)")
-        values: dict[str, dict[str, Any]] = {}
-        for block in view.get("blocks", []):
-            if block.get("type") != "input":
-                continue
-            el = block["element"]
-            label = _plain(block.get("label"))
-            if el["type"] == "static_select":
-                names = [_plain(o.get("text")) for o in el.get("options", [])]
-                answer = self.ask(f"  {label} ({' / '.join(names)}): ").strip()
-                opt = next(
-                    (o for o in el["options"] if _plain(o["text"]).lower() == answer.lower()), None
-                )
-                opt = opt or el.get("initial_option")
-                values[block["block_id"]] = {
-                    el["action_id"]: {"type": el["type"], "selected_option": opt}
-                }
-            elif el["type"] == "users_select":
-                default = self.user_name(el.get("initial_user", self.user))
-                answer = self.ask(f"  {label} (@person, empty: {default}): ")
-                uid = self.bed.people.get(
-                    answer.strip().lstrip("@"), el.get("initial_user", self.user)
-                )
-                values[block["block_id"]] = {
-                    el["action_id"]: {"type": el["type"], "selected_user": uid}
-                }
-            else:
-                answer = self.ask(f"  {label}: ")
-                values[block["block_id"]] = {
-                    el["action_id"]: {"type": el["type"], "value": answer or None}
-                }
-        resp = self.bed.driver.view_submission(
-            view.get("callback_id", ""),
-            values,
-            user_id=self.user,
-            private_metadata=view.get("private_metadata", ""),
-            view_id=view.get("id"),
-        )
-        if resp.content:
-            body = resp.json()
-            for field, err in (body.get("errors") or {}).items():
-                self.say(f"  ⚠ {field}: {err}")
-
-
-def _plain(obj: Any) -> str:
-    return obj.get("text", "") if isinstance(obj, dict) else str(obj or "")
-
 
 def _blocks(args: dict[str, Any]) -> list[dict] | None:
     blocks = args.get("blocks")
     if isinstance(blocks, str):
-        import json
-
         blocks = json.loads(blocks)
     return blocks
-
-
-def run_sandbox(script: str | None = None) -> int:
-    import logging
-
-    from bot import logging_setup
-
-    logging_setup.configure("ERROR")
-    logging.getLogger().setLevel(logging.CRITICAL)
-    data_dir = Path(tempfile.mkdtemp(prefix="warroom-sandbox-"))
-    print("starting the sandbox (embedded Postgres, Redis and Slack)…", flush=True)
-    # The sandbox always has a (fake) cluster: show the card's Rollback…/Scale… buttons.
-    bed = Testbed(data_dir, settings_overrides={"warroom_ops_card_buttons": True}).start()
-    from warroom_sandbox.console_cluster import attach_fake_cluster
-
-    cluster = attach_fake_cluster(bed)
-    lines: Iterator[str] | None = None
-    if script:
-        lines = iter(Path(script).read_text().splitlines())
-    elif not sys.stdin.isatty():
-        lines = iter(sys.stdin.read().splitlines())
-
-    def read(question: str) -> str:
-        """The next console line; EOFError when the script or stdin has no more."""
-        if lines is None:
-            return input(question)
-        answer = next(lines, None)
-        if answer is None:
-            raise EOFError
-        print(question + answer, flush=True)
-        return answer
-
-    def ask(question: str) -> str:
-        try:
-            return read(question)
-        except EOFError:
-            return ""
-
-    console = Console(bed, sys.stdout, ask)
-    print(BANNER, flush=True)
-    try:
-        while True:
-            try:
-                line = read(console.prompt)
-            except EOFError:
-                break
-            if not console.handle(line):
-                break
-    except KeyboardInterrupt:
-        print()
-    finally:
-        cluster.stop()
-        bed.stop()
-        bed.redis_server.stop()
-        bed.pg.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
-    return 0

@@ -23,6 +23,9 @@ def attach_fake_cluster(bed: Testbed) -> RunningCluster:
     api = load_api_client(kubeconfig=str(kubeconfig))
     for name, (image, _) in DEPLOYMENTS.items():
         apply_set_image(api, plan_set_image(api, "default", name, f"{image}:v2"))
+    # Pods take a second to become ready from now on, as in a real cluster: a rollback's
+    # progress is then edited in place a few times before its verdict, as a person would see.
+    cluster.rollout_delay = 1.0
     bed.services.kube.use(api)
     # A catalog, so Run checks, the modals and `/incident check` have services to show; the
     # sandbox's own /healthz stands in for each service's health URL.

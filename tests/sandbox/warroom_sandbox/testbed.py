@@ -68,12 +68,21 @@ class Testbed:
         self._catalog = self.services.catalog
         self.asgi = build_asgi(self.services, on_shutdown=self.services.close)
         self.app_server = serve_in_thread(self.asgi)
+        if "public_url" not in self.settings_overrides:
+            self._use_public_url(self.app_server.url)
         self.driver = SlackDriver(
             self.app_server.url + "/slack/events", SIGNING_SECRET, emulator=self.emulator
         )
         # pre-ping: tests stop and start Postgres; a pooled connection may be dead after that
         self._sync_engine = sa.create_engine(self.pg.url, pool_pre_ping=True)
         return self
+
+    def _use_public_url(self, url: str) -> None:
+        """Links warroom makes (post-mortems) point at the port it really listens on, known
+        only once it serves; the link signer is made on first use, so none holds the old URL."""
+        self.settings = self.settings.model_copy(update={"public_url": url})
+        self.services.settings = self.settings
+        self.services.link_signer = None
 
     def _truncate(self, attempts: int = 20) -> None:
         """Empty every table. The previous test's post-ack work and the background loops

@@ -1,9 +1,18 @@
 """The Block Kit limits real Slack enforces and a bot most often trips over.
 
 Not a full schema: it checks the limits that turn into `invalid_blocks` /
-`invalid_arguments` in production (too many blocks, over-long texts, modal
-titles over 24 characters...) and reports them with Slack's own message format
-("must be less than 3001 characters [json-pointer:/blocks/0/text/text]").
+`invalid_arguments` / `msg_too_long` in production and reports them with Slack's
+own message format ("must be less than 3001 characters [json-pointer:/blocks/0/text/text]"):
+section text 3000; ≤ 10 fields of 2000; header 150; button text 75, value 2000;
+action_id/block_id 255; option text/description 75, value 150, ≤ 100 options;
+context ≤ 10 elements of 3000; confirm dialog title 100, text 300, buttons 30;
+placeholder 150; plain_text_input initial_value and max_length 3000; input label and
+hint 2000; ≤ 50 blocks a message, 100 a view; modal title/submit/close 24;
+private_metadata 3000; a message's text 40,000.
+
+Lengths are counted in characters (code points), as Slack does, never in bytes.
+The product's tests reuse these checks (tests/unit/test_block_limits.py), so the
+limits are written down once.
 """
 
 from __future__ import annotations
@@ -28,6 +37,8 @@ BLOCK_TYPES = {
 }
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
+# chat.postMessage/update/postEphemeral and response_url answer `msg_too_long` above this.
+MAX_MESSAGE_TEXT = 40_000
 
 
 class _Checker:
@@ -63,6 +74,38 @@ class _Checker:
         if value is not None and (not isinstance(value, str) or len(value) > max_len):
             self.fail(f"must be less than {max_len + 1} characters", pointer)
 
+    def option(self, opt: Any, pointer: str) -> None:
+        """An option of a select, overflow, radio or checkbox group."""
+        if not isinstance(opt, dict):
+            self.fail("must be an object", pointer)
+            return
+        self.text_obj(opt.get("text"), f"{pointer}/text", 75)
+        if not isinstance(opt.get("value"), str):
+            self.fail("must be a string", f"{pointer}/value")
+        else:
+            self.max_str(opt["value"], 150, f"{pointer}/value")
+        if opt.get("description") is not None:
+            self.text_obj(opt["description"], f"{pointer}/description", 75)
+
+    def options(self, options: Any, pointer: str, max_items: int = 100) -> None:
+        if not isinstance(options, list) or not options:
+            self.fail("must provide at least 1 item", pointer)
+        elif len(options) > max_items:
+            self.fail(f"must provide no more than {max_items} items", pointer)
+        else:
+            for i, opt in enumerate(options):
+                self.option(opt, f"{pointer}/{i}")
+
+    def confirm(self, obj: Any, pointer: str) -> None:
+        """A confirmation dialog: title 100, text 300, buttons 30."""
+        if not isinstance(obj, dict):
+            self.fail("must be an object", pointer)
+            return
+        self.text_obj(obj.get("title"), f"{pointer}/title", 100, plain_only=True)
+        self.text_obj(obj.get("text"), f"{pointer}/text", 300)
+        self.text_obj(obj.get("confirm"), f"{pointer}/confirm", 30, plain_only=True)
+        self.text_obj(obj.get("deny"), f"{pointer}/deny", 30, plain_only=True)
+
     def element(self, el: Any, pointer: str, action_ids: set[str]) -> None:
         if not isinstance(el, dict) or not isinstance(el.get("type"), str):
             self.fail("must provide an object with a type", pointer)
@@ -73,17 +116,44 @@ class _Checker:
             if action_id in action_ids:
                 self.fail("action_id must be unique within its block", f"{pointer}/action_id")
             action_ids.add(action_id)
-        if el["type"] == "button":
+        if el.get("placeholder") is not None:
+            self.text_obj(el["placeholder"], f"{pointer}/placeholder", 150, plain_only=True)
+        if el.get("confirm") is not None:
+            self.confirm(el["confirm"], f"{pointer}/confirm")
+        kind = el["type"]
+        if kind == "button":
             self.text_obj(el.get("text"), f"{pointer}/text", 75, plain_only=True)
             self.max_str(el.get("value"), 2000, f"{pointer}/value")
             self.max_str(el.get("url"), 3000, f"{pointer}/url")
-        elif el["type"] in {"static_select", "multi_static_select"}:
+        elif kind in {"static_select", "multi_static_select"}:
             options = el.get("options")
             groups = el.get("option_groups")
             if options is None and groups is None:
                 self.fail("must provide options or option_groups", pointer)
-            if isinstance(options, list) and len(options) > 100:
-                self.fail("must provide no more than 100 items", f"{pointer}/options")
+            if options is not None:
+                self.options(options, f"{pointer}/options")
+            if isinstance(groups, list):
+                if len(groups) > 100:
+                    self.fail("must provide no more than 100 items", f"{pointer}/option_groups")
+                for i, g in enumerate(groups):
+                    gp = f"{pointer}/option_groups/{i}"
+                    if not isinstance(g, dict):
+                        self.fail("must be an object", gp)
+                        continue
+                    self.text_obj(g.get("label"), f"{gp}/label", 75, plain_only=True)
+                    self.options(g.get("options"), f"{gp}/options")
+        elif kind in {"overflow", "radio_buttons", "checkboxes"}:
+            limit = {"overflow": 5, "radio_buttons": 10, "checkboxes": 10}[kind]
+            self.options(el.get("options"), f"{pointer}/options", limit)
+        elif kind == "plain_text_input":
+            self.max_str(el.get("initial_value"), 3000, f"{pointer}/initial_value")
+            max_length = el.get("max_length")
+            if max_length is not None and not (
+                isinstance(max_length, int) and 0 < max_length <= 3000
+            ):
+                self.fail("must be between 1 and 3000", f"{pointer}/max_length")
+        if isinstance(el.get("initial_option"), dict):
+            self.option(el["initial_option"], f"{pointer}/initial_option")
 
     def block(self, block: Any, pointer: str, block_ids: set[str]) -> None:
         if not isinstance(block, dict):
@@ -126,12 +196,26 @@ class _Checker:
             elif kind == "actions":
                 for i, el in enumerate(elements):
                     self.element(el, f"{pointer}/elements/{i}", action_ids)
+            else:
+                for i, el in enumerate(elements):
+                    self.context_element(el, f"{pointer}/elements/{i}")
         elif kind == "input":
             self.text_obj(block.get("label"), f"{pointer}/label", 2000, plain_only=True)
+            if block.get("hint") is not None:
+                self.text_obj(block["hint"], f"{pointer}/hint", 2000, plain_only=True)
             if "element" not in block:
                 self.fail("must provide an element", f"{pointer}/element")
             else:
                 self.element(block["element"], f"{pointer}/element", action_ids)
+
+    def context_element(self, el: Any, pointer: str) -> None:
+        """A context block holds texts (3000 each) and images, nothing interactive."""
+        if not isinstance(el, dict):
+            self.fail("must be an object", pointer)
+        elif el.get("type") == "image":
+            self.max_str(el.get("image_url"), 3000, f"{pointer}/image_url")
+        else:
+            self.text_obj(el, pointer, 3000)
 
 
 def _raise_blocks(problems: list[str], error: str) -> None:
@@ -140,6 +224,12 @@ def _raise_blocks(problems: list[str], error: str) -> None:
         errors=problems,
         response_metadata={"messages": [f"[ERROR] {p}" for p in problems]},
     )
+
+
+def check_message_text(text: str | None) -> None:
+    """Slack counts characters, not bytes: 40,000 of them in a message's `text`."""
+    if text and len(text) > MAX_MESSAGE_TEXT:
+        raise SlackError("msg_too_long")
 
 
 def check_message_blocks(blocks: Any) -> None:

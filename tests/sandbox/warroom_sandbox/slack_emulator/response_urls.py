@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from warroom_sandbox.slack_emulator.blockkit import check_message_blocks
+from warroom_sandbox.slack_emulator.blockkit import check_message_blocks, check_message_text
 from warroom_sandbox.slack_emulator.errors import SlackError
 from warroom_sandbox.slack_emulator.model import Ephemeral, ResponseRecord
 from warroom_sandbox.slack_emulator.workspace import Workspace
@@ -60,9 +60,10 @@ def _apply(ws: Workspace, url_id: str, body: Any) -> tuple[int, str]:
     if not text and blocks is None and not body.get("attachments"):
         return 400, "no_text"
     try:
+        check_message_text(text)
         check_message_blocks(blocks)
-    except SlackError:
-        return 400, "invalid_blocks"
+    except SlackError as exc:
+        return 400, exc.error
 
     if _flag(body.get("replace_original")) and ch is not None and original is not None:
         original.history.append(

@@ -6,9 +6,9 @@ import time
 from typing import Any
 
 from warroom_sandbox.slack_emulator.args import Args
-from warroom_sandbox.slack_emulator.blockkit import check_message_blocks
+from warroom_sandbox.slack_emulator.blockkit import check_message_blocks, check_message_text
 from warroom_sandbox.slack_emulator.errors import SlackError
-from warroom_sandbox.slack_emulator.methods.common import MAX_TEXT, message_content
+from warroom_sandbox.slack_emulator.methods.common import message_content
 from warroom_sandbox.slack_emulator.methods.registry import method
 from warroom_sandbox.slack_emulator.model import Ephemeral
 from warroom_sandbox.slack_emulator.shapes import message_json
@@ -51,8 +51,7 @@ def update(ws: Workspace, args: Args) -> dict[str, Any]:
     attachments = args.raw("attachments") or None
     if not text and blocks is None and attachments is None:
         raise SlackError("no_text")
-    if text and len(text) > MAX_TEXT:
-        raise SlackError("msg_too_long")
+    check_message_text(text)
     check_message_blocks(blocks)
     msg.history.append(
         {

@@ -8,12 +8,10 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from warroom_sandbox.slack_emulator.args import Args
-from warroom_sandbox.slack_emulator.blockkit import check_message_blocks
+from warroom_sandbox.slack_emulator.blockkit import check_message_blocks, check_message_text
 from warroom_sandbox.slack_emulator.errors import SlackError
 
 T = TypeVar("T")
-
-MAX_TEXT = 40_000
 
 
 def _encode_cursor(offset: int) -> str:
@@ -56,8 +54,7 @@ def message_content(
         attachments = None
     if not text and blocks is None and attachments is None:
         raise SlackError("no_text")
-    if len(text) > MAX_TEXT:
-        raise SlackError("msg_too_long")
+    check_message_text(text)
     check_message_blocks(blocks)
     if attachments is not None and not isinstance(attachments, list):
         raise SlackError("invalid_attachments")
