@@ -22,6 +22,7 @@ from bot.flows.lifecycle.service import Rule, confirmation, problems_text, rule_
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack import channels
+from bot.slack.people import display_names
 from bot.slack.ui.blocks import view_value
 from bot.slack.ui.card_buttons import (
     ACK,
@@ -35,10 +36,13 @@ from bot.slack.ui.card_buttons import (
     UPDATE_VIEW,
 )
 from bot.slack.ui.card_modals import (
+    Names,
     commander_modal,
+    mentioned_users,
     read_metadata,
     resolve_modal,
     severity_modal,
+    untouched,
     update_modal,
 )
 from handlers.incident_context import incident_number, is_channel_id, is_user_id
@@ -140,15 +144,29 @@ async def _acknowledge(services: Services, press: Press, respond: Any) -> None:
         await ephemeral(respond, problems_text(applied))
 
 
+ModalBuilder = Callable[[Incident, str | None, Names], dict[str, Any]]
+
+
+async def names_for(services: Services, incident: Incident) -> Names:
+    """Display names of the people mentioned in the texts a modal shows (title, impact), so
+    a form reads `@Ana` rather than `<@U04ABCD>`; no Slack call when nobody is mentioned, and
+    a failed lookup leaves the mention (a name is decoration, the form must open)."""
+    users = mentioned_users([incident.title, incident.impact])
+    if not users:
+        return {}
+    return await display_names(services.slack, services.caches.user_names, users)
+
+
 def _opener(
-    build: Callable[[Incident, str | None], dict[str, Any]], permission: str | None
+    build: ModalBuilder, permission: str | None
 ) -> Callable[[Services, Press, Any], Awaitable[None]]:
     async def open_modal(services: Services, press: Press, respond: Any) -> None:
         assert press.number is not None
         inc = await lifecycle_service.precheck(
             services, press.number, press.user, permission, key=press.key
         )
-        await services.slack.views_open(trigger_id=press.trigger_id, view=build(inc, press.channel))
+        view = build(inc, press.channel, await names_for(services, inc))
+        await services.slack.views_open(trigger_id=press.trigger_id, view=view)
 
     return open_modal
 
@@ -163,6 +181,8 @@ class Submission:
     user: str
     view_id: str
     values: dict[str, Any]
+    # the view as submitted: its metadata tells which fields were left as prefilled
+    view: dict[str, Any]
 
     @property
     def key(self) -> str:
@@ -184,6 +204,7 @@ def submission_of(body: dict[str, Any], view: dict[str, Any]) -> Submission | No
         user=body["user"]["id"],
         view_id=str(view.get("id") or ""),
         values=(view.get("state") or {}).get("values") or {},
+        view=view,
     )
 
 
@@ -260,6 +281,8 @@ def _update_rule(services: Services, sub: Submission) -> RuleOrErrors:
         return {"message": "Write what is happening now."}
     status = text_value(sub.values, "status") or None
     impact = text_value(sub.values, "impact") or None
+    if impact and untouched(sub.view, "impact", impact):
+        impact = None  # shown with names, submitted as shown: the stored text stays
     return rule_of(
         lifecycle.post_update, message, actor=sub.user, key=sub.key, status=status, impact=impact
     )
@@ -291,7 +314,8 @@ async def open_update_modal(
     services: Services, incident: Incident, trigger_id: str, channel: str
 ) -> None:
     """`/incident update` without text opens the same form as the card's button."""
-    await services.slack.views_open(trigger_id=trigger_id, view=update_modal(incident, channel))
+    view = update_modal(incident, channel, await names_for(services, incident))
+    await services.slack.views_open(trigger_id=trigger_id, view=view)
 
 
 def register(app: AsyncApp, services: Services) -> None:

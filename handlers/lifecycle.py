@@ -43,6 +43,7 @@ from incident.lifecycle import LifecycleError
 from incident.models import Incident, Status
 from incident.numbers import parse_count
 from incident.severity import SeverityError, levels_text, parse_severity
+from incident.words import plural
 
 log = get_logger(__name__)
 
@@ -246,10 +247,13 @@ async def timeline_command(call: CommandCall) -> None:
         events = [e for e in await timeline.events(session, inc.number) if shown_on_timeline(e)]
     pages = max(1, -(-len(events) // TIMELINE_PAGE))
     if not 1 <= page <= pages:
-        await call.ack(text=f"⚠️ The timeline of incident #{inc.number} has {pages} page(s).")
+        await call.ack(
+            text=f"⚠️ The timeline of incident #{inc.number} has {plural(pages, 'page')}."
+        )
         return
     chunk = events[(page - 1) * TIMELINE_PAGE : page * TIMELINE_PAGE]
-    head = f"*Timeline of incident #{inc.number}* — page {page}/{pages} ({len(events)} events)"
+    count = plural(len(events), "event")
+    head = f"*Timeline of incident #{inc.number}* — page {page}/{pages} ({count})"
     more = f"\n_Next: `/incident timeline {page + 1}`_" if page < pages else ""
     await call.ack(text=head + "\n" + "\n".join(timeline_lines(chunk)) + more)
 
@@ -318,8 +322,8 @@ async def on_resolve_confirm(ack: Any, body: dict, respond: Any, context: dict) 
         applied = await lifecycle_service.apply(
             services, number, rule, actor=user, permission=permissions.RESOLVE, key=key
         )
-    except LifecycleError as exc:
-        await respond(text=f"⚠️ {exc}", replace_original=True)
+    except LifecycleError as exc:  # only the presser is told; the question stays for others
+        await ephemeral(respond, f"⚠️ {exc}")
         return
     except Exception as exc:
         log.error("resolve failed", incident=number, error_type=type(exc).__name__)

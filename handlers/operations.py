@@ -15,6 +15,7 @@ from bot.adapters import kube as kube_ops
 from bot.adapters.locks import LockUnavailable
 from bot.flows.checks.run import run_and_post, select_services
 from bot.flows.operations import policy
+from bot.flows.operations.cancel import cancel_text
 from bot.flows.operations.errors import OpsError
 from bot.flows.operations.execute import execute
 from bot.flows.operations.plan import Located, history, locate, propose
@@ -230,24 +231,37 @@ async def on_confirm(ack: Any, body: dict, respond: Any, context: dict) -> None:
     except OpsError as exc:
         await _reply(respond, f"⚠️ {escape_mrkdwn(str(exc))}", replace=False)
         return
-    await _reply(respond, f"⏳ Working on {req.action} of {req.target}…", replace=True)
+    # Only a private plan (an ephemeral) is replaced: replacing a plan posted in a channel
+    # would show this presser's answer (a refusal, say) to everyone there.
+    private = bool((body.get("container") or {}).get("is_ephemeral"))
+    await _reply(respond, f"⏳ Working on {req.action} of {req.target}…", replace=private)
     try:
         outcome = await execute(services, req, user)
     except Exception as exc:
         log.error("ops execute failed", action=req.action, error_type=type(exc).__name__)
-        await _reply(respond, f"⚠️ The {req.action} failed: {type(exc).__name__}.", replace=False)
+        await _reply(respond, f"⚠️ The {req.action} failed: {type(exc).__name__}.", replace=private)
         return
-    await _reply(respond, outcome.message, replace=False)
+    # the "Working on…" answer becomes the outcome: it must not stay as if still running
+    await _reply(respond, outcome.message, replace=private)
 
 
-async def on_cancel(ack: Any, body: dict, respond: Any) -> None:
+async def on_cancel(ack: Any, body: dict, respond: Any, context: dict) -> None:
     await ack()
+    services: Services = context["services"]
     try:
         req = Request.from_value(_action(body).get("value") or "")
-        what = f"{req.action} of {req.target}"
     except OpsError:
-        what = "operation"
-    await _reply(respond, f"Cancelled: no {what} was made.", replace=True)
+        await _reply(respond, "Cancelled: no operation was made.", replace=True)
+        return
+    try:
+        text = await cancel_text(services, req)
+    except Exception as exc:  # Postgres down: do not claim nothing was made
+        log.warning("ops cancel lookup failed", error_type=type(exc).__name__)
+        text = (
+            f"⚠️ Cannot tell whether this {req.action} of {req.target} was already confirmed "
+            "(the database is unreachable); check the incident channel."
+        )
+    await _reply(respond, text, replace=True)
 
 
 def register(app: AsyncApp, services: Services) -> None:

@@ -8,6 +8,7 @@ gives a card Slack accepts; the full texts stay in the timeline.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,12 +16,16 @@ from incident.escaping import escape_mrkdwn
 from incident.models import Incident
 from incident.severity import DEFINITIONS
 from incident.text_limits import FIELD_TEXT, HEADER_TEXT, SECTION_TEXT, clip_mrkdwn, clip_plain
-from incident.timefmt import short_time, slack_time
+from incident.timefmt import slack_time
+from incident.words import plural
 
 MAX_CARD_UPDATES = 5
 # One update's share of the Updates section, so a single long one leaves room for others.
 MAX_UPDATE_LINE = 700
 UPDATES = "Updates"
+ACKNOWLEDGED = "Acknowledged"
+# A Slack user or workspace-user id; anything else an actor holds is shown as escaped text.
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 
 @dataclass(frozen=True)
@@ -47,12 +52,12 @@ def field_text(label: str, value: str) -> str:
 
 
 def _update_line(update: CardUpdate) -> str:
-    prefix = f"• {short_time(update.at)} — "
+    prefix = f"• {slack_time(update.at)} — "
     return prefix + clip_mrkdwn(escape_mrkdwn(update.text), MAX_UPDATE_LINE - len(prefix))
 
 
 def _hidden_line(hidden: int) -> str:
-    return f"_{hidden} earlier update(s) in the timeline: `/incident timeline`_"
+    return f"_{plural(hidden, 'earlier update')} in the timeline: `/incident timeline`_"
 
 
 def updates_text(updates: list[CardUpdate], limit: int) -> str:
@@ -74,7 +79,22 @@ def updates_text(updates: list[CardUpdate], limit: int) -> str:
     return "\n".join(lines) if lines else "_none yet_"
 
 
-def card_fields(incident: Incident, updates: list[CardUpdate]) -> list[tuple[str, str]]:
+def acknowledged_text(incident: Incident, by: str | None) -> str:
+    """Who took the incident and when, so nobody has to ask on the channel. `by` comes from
+    the timeline (the row keeps only the time); an actor that is no Slack user is shown as
+    text."""
+    if incident.acknowledged_at is None:
+        return "_not yet_"
+    when = slack_time(incident.acknowledged_at)
+    if not by:
+        return when
+    who = f"<@{by}>" if _USER_ID.fullmatch(by) else escape_mrkdwn(by)
+    return f"{who} · {when}"
+
+
+def card_fields(
+    incident: Incident, updates: list[CardUpdate], acknowledged_by: str | None = None
+) -> list[tuple[str, str]]:
     """(label, mrkdwn value) in the template's order. The two texts people write are sized so
     that `field_text` fits a section field (2,000) and the Updates a section (3,000); the
     other values are short by construction."""
@@ -88,15 +108,19 @@ def card_fields(incident: Incident, updates: list[CardUpdate]) -> list[tuple[str
         ("Status", status_label(incident.status)),
         ("Impact", impact),
         ("Started", slack_time(incident.declared_at)),
+        (ACKNOWLEDGED, acknowledged_text(incident, acknowledged_by)),
         (UPDATES, updates_text(updates, SECTION_TEXT - len(field_text(UPDATES, "")))),
         ("Incident Commander", f"<@{incident.commander_id}>"),
     ]
 
 
-def card_text(incident: Incident, updates: list[CardUpdate]) -> str:
+def card_text(
+    incident: Incident, updates: list[CardUpdate], acknowledged_by: str | None = None
+) -> str:
     """The whole card as one mrkdwn text: the notification fallback and what the sandbox shows.
     Built from the sized fields, so it stays far below a message's 40,000 characters."""
-    body = "\n".join(f"*{label}:* {value}" for label, value in card_fields(incident, updates))
+    fields = card_fields(incident, updates, acknowledged_by)
+    body = "\n".join(f"*{label}:* {value}" for label, value in fields)
     return f"*{header(incident)}*\n{body}"
 
 

@@ -26,6 +26,7 @@ from incident.postmortem_fold import Change, Fold, Person
 from incident.postmortem_sections import Section, merge, stored_sections
 from incident.severity import Policy, rank
 from incident.timefmt import duration_text, utc_text
+from incident.words import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +277,11 @@ def _drafts(
                 f"Updates kept to the {inc['severity']} cadence (longest gap {duration_text(gap)})."
             )
     if fold.troubled_actions:
-        badly.append(f"{fold.troubled_actions} action(s) were refused or failed.")
+        badly.append(
+            f"{plural(fold.troubled_actions, 'action')} "
+            + ("was" if fold.troubled_actions == 1 else "were")
+            + " refused or failed."
+        )
     return {
         "summary": inc["summary"] or fold.resolved_text or "",
         "impact": inc["impact"] or "",

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from incident import event_kinds as K
+from incident import slack_text
 
 # Kinds that are bookkeeping, not part of the story.
 HIDDEN_KINDS: frozenset[str] = frozenset({K.REMINDER, K.PARTICIPANT, K.SETUP_FAILED})
@@ -90,8 +91,10 @@ def _note(text: str | None, data: Mapping[str, Any]) -> str:
 
 
 def _pinned(text: str | None, data: Mapping[str, Any]) -> str:
+    """The message as its author wrote it, whether captured before or after decoding."""
     by = data.get("pinned_by")
-    return f"📌 {text or ''}" + (f" (pinned by {mention(by)})" if by else "")
+    said = slack_text.stored(text, data) or ""
+    return f"📌 {said}" + (f" (pinned by {mention(by)})" if by else "")
 
 
 def _resolved(text: str | None, _: Mapping[str, Any]) -> str:
@@ -117,6 +120,8 @@ def _action(_: str | None, data: Mapping[str, Any]) -> str:
     change = f"{value_text(data.get('before'))} → {value_text(data.get('after'))}"
     if data.get("refused_reason"):
         return f"Action {what} refused: {data['refused_reason']}"
+    if data.get("failed_reason"):
+        return f"Action {what} failed: {data['failed_reason']}"
     outcome = f" ({data['outcome']})" if data.get("outcome") else ""
     approved = approvers(data)
     who = f", approved by {', '.join(mention(u) for u in approved)}" if approved else ""

@@ -15,6 +15,7 @@ from incident.escaping import escape_markdown as md_escape
 from incident.escaping import escape_mrkdwn
 from incident.postmortem import PostMortem
 from incident.timefmt import duration_text, utc_text
+from incident.words import plural
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 Names = Mapping[str, str]
@@ -193,6 +194,8 @@ def to_dict(pm: PostMortem, names: Names | None = None) -> dict[str, Any]:
     """The whole document as plain JSON types; text is raw (escape it where it is shown)."""
     names = names or {}
     users = {p.user_id for p in pm.participants}
+    for e in pm.timeline:  # people named inside texts, such as a 📌'd message's `<@U…>`
+        users.update(MENTION.findall(e.text))
     return {
         "number": pm.number,
         "title": pm.title,
@@ -282,8 +285,8 @@ def slack_summary(pm: PostMortem, link: str, *, link_expires: datetime | None = 
         + (f" {utc_text(pm.resolved_at)}" if pm.resolved_at else ""),
         f"TTA *{duration_text(d.tta)}* · TTM *{duration_text(d.ttm)}* · "
         f"TTR *{duration_text(d.ttr)}*",
-        f"Commander <@{pm.commander_id}> · {len(pm.participants)} people · {actions} actions · "
-        f"{len(pm.action_items)} action items"
+        f"Commander <@{pm.commander_id}> · {plural(len(pm.participants), 'person')} · "
+        f"{plural(actions, 'action')} · {plural(len(pm.action_items), 'action item')}"
         + (f" ({unowned} without an owner)" if unowned else ""),
         "*Root cause:* "
         + (

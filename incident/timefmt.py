@@ -1,4 +1,4 @@
-"""Times shown in Slack: UTC, plus the reader's local time where Slack can render it."""
+"""Times shown in Slack: the reader's local time where Slack can render it, UTC where not."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ def utc_text(dt: datetime) -> str:
 
 
 def slack_time(dt: datetime) -> str:
-    """`2026-11-23 09:14 UTC (10:14 local)`: Slack replaces the `<!date…>` token with the
-    reader's local time and shows the fallback text where it cannot."""
+    """The reader's own date and time (`Today 10:14`), which Slack puts in place of the
+    `<!date…>` token; clients that cannot show the UTC fallback instead. One time, never
+    "09:14 UTC (09:14 UTC)": the fallback is the whole text, not an addition to it."""
     epoch = int(dt.timestamp())
-    short = dt.astimezone(UTC).strftime("%H:%M UTC")
-    return f"{utc_text(dt)} (<!date^{epoch}^{{time}} local|{short}>)"
+    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{utc_text(dt)}>"
 
 
 def short_time(dt: datetime) -> str:

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from bot.metrics import TIMELINE_EVENTS
 from bot.services import Services
 from incident import event_kinds as K
-from incident import registry, timeline
+from incident import registry, slack_text, timeline
 from incident.models import Participant, TimelineEvent
 
 PIN = "pushpin"
@@ -204,13 +204,18 @@ async def store_pin(services: Services, event: dict[str, Any], bot_user: str) ->
     }
     if message is None:
         data["missing"] = True
+    else:
+        # Decoded once, here: the row holds what the author wrote (people as `<@U…>`, named
+        # when rendered). The marker tells the renderers that rows without it, captured
+        # before, still hold Slack's escaped text.
+        data["text_format"] = slack_text.PLAIN
     added = await batchers.insert_row(
         {
             "incident_number": number,
             "kind": K.PINNED,
             "occurred_at": datetime.fromtimestamp(float(ts), UTC),
             "actor": (message or {}).get("user") or event.get("item_user"),
-            "text": (message or {}).get("text"),
+            "text": slack_text.to_plain((message or {}).get("text")),
             "data": data,
             "dedupe_key": key,
             "withdrawn_at": None,

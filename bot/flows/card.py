@@ -14,21 +14,31 @@ from incident import card, timeline
 from incident import event_kinds as K
 from incident.models import Incident
 
-UPDATE_KINDS = (K.UPDATE,)
+# One read gives the card both its updates and who acknowledged (the row keeps only when).
+CARD_KINDS = (K.UPDATE, K.ACKNOWLEDGED)
 # A stashed text outlives the message that names it by far less than a day in practice.
 STASH_TTL_S = 24 * 3600
 _STASH_PREFIX = "warroom:stash:"
 
 
-async def card_updates(services: Services, incident: Incident) -> list[card.CardUpdate]:
+async def card_state(
+    services: Services, incident: Incident
+) -> tuple[list[card.CardUpdate], str | None]:
+    """The updates the card lists and who acknowledged (the first acknowledgement's actor;
+    None before it, or when the timeline does not name one)."""
     async with services.sessions() as session:
-        events = await timeline.events(session, incident.number, kinds=UPDATE_KINDS)
-    return [card.CardUpdate(e.occurred_at, e.text or "") for e in events]
+        events = await timeline.events(session, incident.number, kinds=CARD_KINDS)
+    updates = [card.CardUpdate(e.occurred_at, e.text or "") for e in events if e.kind == K.UPDATE]
+    acked_by = next((e.actor for e in events if e.kind == K.ACKNOWLEDGED), None)
+    return updates, acked_by if incident.acknowledged_at is not None else None
 
 
 async def render(services: Services, incident: Incident) -> tuple[list[dict], str]:
-    updates = await card_updates(services, incident)
-    return card_blocks(incident, updates), card.card_text(incident, updates)
+    updates, acked_by = await card_state(services, incident)
+    return (
+        card_blocks(incident, updates, acked_by),
+        card.card_text(incident, updates, acked_by),
+    )
 
 
 async def refresh(services: Services, incident: Incident) -> str | None:

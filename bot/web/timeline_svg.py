@@ -82,7 +82,8 @@ def _mark(lane: str, e: Entry, x: float, y: int) -> str:
         worst = _worst_check(e)
         return f'<circle cx="{x:.1f}" cy="{y}" r="5" fill="{CHECK_COLOURS.get(worst, "#888")}">'
     if lane == "action":
-        fill = "#c62828" if e.detail.get("refused_reason") else "#6a1b9a"
+        troubled = e.detail.get("refused_reason") or e.detail.get("failed_reason")
+        fill = "#c62828" if troubled else "#6a1b9a"
         if e.kind == K.ACTION_ITEM:
             fill = "#00838f"
         return (

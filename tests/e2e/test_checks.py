@@ -344,7 +344,7 @@ def test_alarms(aws: AwsClients) -> None:
     firing = run(check_alarms("api", ["api-"], region="eu-west-1", clients=aws))
     assert (firing.status, firing.reason) == (CheckStatus.FAIL, "in ALARM: api-5xx, api-latency")
     quiet = run(check_alarms("web", ["web-"], region="eu-west-1", clients=aws))
-    assert (quiet.status, quiet.reason) == (CheckStatus.OK, "1 alarms, none in ALARM")
+    assert (quiet.status, quiet.reason) == (CheckStatus.OK, "1 alarm, none in ALARM")
     none = run(check_alarms("web", ["nothing-"], region="eu-west-1", clients=aws))
     assert (none.status, none.reason) == (CheckStatus.WARN, "no alarms match nothing-")
 

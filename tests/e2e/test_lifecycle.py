@@ -313,7 +313,7 @@ def test_timeline_is_paged_and_escaped(bed: Testbed) -> None:
     assert " UTC`" in first
     second = text_of(bed.driver.command("timeline 2", user_id=erin, channel_id=ch))
     assert "page 2/2" in second and "step 24" in second and "step 0 " not in second
-    assert "has 2 page(s)" in text_of(bed.driver.command("timeline 7", user_id=erin, channel_id=ch))
+    assert "has 2 pages" in text_of(bed.driver.command("timeline 7", user_id=erin, channel_id=ch))
     assert "page is a number" in text_of(
         bed.driver.command("timeline next", user_id=erin, channel_id=ch)
     )

@@ -245,7 +245,7 @@ def test_kube_error_is_plain_audited_and_releases_the_lock(
         "ops_confirm", value=confirm_value(bed), user_id=alice, channel_id=channel
     )
     row = bed.wait_for(lambda: actions(bed) or None, timeout=20)[0]
-    assert row["data"]["outcome"] == "refused"
+    assert row["data"]["outcome"] == "failed"  # confirmed, then the API failed it
     assert "Traceback" not in texts(bed)
     assert image_of(cluster) == "img:v2"
 

@@ -190,8 +190,10 @@ def test_rollout_progress_is_edited_in_place(
     updates = [c for c in bed.emulator.calls("chat.update") if c.args.get("ts") == started[0].ts]
     assert updates, "progress was not edited in place"
     assert {c.args.get("channel") for c in updates} == {channel}
-    assert "⏳ api:" in started[0].text
-    assert not [m for m in bed.emulator.messages(channel) if m.text.startswith("⏳ api:")]
+    # it showed the rollout going, and ends with the outcome, never left at ⏳
+    assert any("⏳" in h["text"] for h in started[0].history)
+    assert started[0].text.splitlines()[-1].startswith(f"✅ {NS}/api:")
+    assert not [m for m in bed.emulator.messages(channel) if m.text.startswith("⏳")]
     posted = "\n".join(m.text for m in bed.emulator.messages(channel))
     assert "scale of prod/api succeeded" in posted
 

@@ -389,6 +389,35 @@ def test_markdown_and_json(loop: LoopThread, services: Services) -> None:
     assert doc["names"][SRE] == "sam"
 
 
+def test_pins_captured_before_decoding_read_as_written(
+    loop: LoopThread, services: Services
+) -> None:
+    """Rows stored before capture decoded Slack's text hold it escaped: decoded once when
+    rendered. Rows marked as decoded are never decoded a second time."""
+    s = new_incident(loop, services, "old-pins")
+    pin = {"channel": "C1", "ts": "1.3", "pinned_by": IC}
+
+    async def pins() -> None:
+        async with services.transaction() as session:
+            old = f"error rate &lt; 1% &amp; falling, ask <@{SRE}> in <#C9|ops> &amp;lt;sic&amp;gt;"
+            await timeline.record(session, s.number, K.PINNED, at=at(97), text=old, data=pin)
+            new = "typed &lt;b&gt; literally"  # already decoded at capture
+            data = {**pin, "ts": "1.4", "text_format": "plain"}
+            await timeline.record(session, s.number, K.PINNED, at=at(98), text=new, data=data)
+
+    loop.run(pins())
+    pm = build(loop, services, s.number)
+    md = to_markdown(pm, NAMES)
+    assert "📌 error rate &lt; 1% &amp; falling, ask @sam in #ops &amp;lt;sic&amp;gt;" in md
+    assert "📌 typed &amp;lt;b&amp;gt; literally" in md
+    doc = to_dict(pm, NAMES)
+    texts = [e["text"] for e in doc["timeline"] if e["kind"] == K.PINNED][-2:]
+    assert texts == [
+        f"📌 error rate < 1% & falling, ask <@{SRE}> in #ops &lt;sic&gt; (pinned by <@{IC}>)",
+        f"📌 typed &lt;b&gt; literally (pinned by <@{IC}>)",
+    ]
+
+
 # --- delivery, archive, reminders --------------------------------------------------------
 
 

@@ -56,9 +56,9 @@ def test_sandbox_shows_a_rollout_as_it_happens_after_a_prefix_press_and_form(tmp
     assert "Deployment (api (default/api) / checkout (default/checkout)): ap" in out
     assert "`app=registry.local/api:v2` → `app=registry.local/api:v1`" in out
     assert "⏳ Working on rollback of default/api…" in out
-    progress = re.findall(r"⏳ api: Waiting for deployment \"api\" rollout to finish", out)
+    progress = re.findall(r"⏳ default/api: Waiting for deployment \"api\" rollout to finish", out)
     assert progress, out  # at least one progress edit before the end
-    assert '⏳ api: deployment "api" successfully rolled out' in out
+    assert 'default/api: deployment "api" successfully rolled out' in out
     assert "✅ rollback of default/api succeeded" in out
     assert out.count("warroom edited its message:") >= 2  # progress, then the rolled-out line
     assert out.index("Waiting for deployment") < out.index("✅ rollback of default/api succeeded")

@@ -3,11 +3,14 @@ before Slack gets its 2xx, once however often Slack delivers them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from slack_sdk import WebClient
 from warroom_sandbox.slack_driver import reaction_event
 from warroom_sandbox.testbed import Testbed
 
+from bot.flows.postmortem.links import link_signer
 from tests.e2e.test_lifecycle import declared, events
 
 
@@ -40,7 +43,7 @@ def test_pinned_message_is_recorded_before_the_ack_and_once(bed: Testbed) -> Non
     assert first.status_code == 200
     [pin] = pins(bed)  # already stored when Slack got its answer
     assert pin["actor"] == bob
-    assert pin["text"] == "p99 latency jumped after <!here> deploy 42"
+    assert pin["text"] == "p99 latency jumped after @here deploy 42"  # as the author saw it
     assert pin["data"]["channel"] == ch and pin["data"]["ts"] == ts
     assert pin["data"]["pinned_by"] == bed.people["alice"]
     assert pin["dedupe_key"] == f"pin:{ch}:{ts}"
@@ -168,3 +171,41 @@ def _reachable(bed: Testbed) -> bool:
     except Exception:
         return False
     return True
+
+
+def _postmortem(bed: Testbed, number: int, path: str) -> httpx.Response:
+    token = link_signer(bed.services).token(
+        str(number), bed.services.clock.now() + timedelta(hours=1)
+    )
+    resp = httpx.get(f"{bed.url}{path}", params={"t": token})
+    assert resp.status_code == 200
+    return resp
+
+
+def test_pinned_text_reads_as_its_author_wrote_it(bed: Testbed) -> None:
+    """Slack sends `<` `>` `&` escaped and people as `<@U…>`: stored decoded once, the person
+    named when the post-mortem is rendered, and each format escapes it once for itself."""
+    inc = declared(bed)
+    ch, bob, carol = inc["channel_id"], bed.people["bob"], bed.people["carol"]
+    slack_text = f"error rate &lt; 1% &amp; falling, ask <@{carol}> &amp;lt;sic&amp;gt;"
+    ts = bed.emulator.add_message(ch, bob, slack_text)
+    assert deliver(bed, pin_event(bed, ch, ts, "alice", bob)).status_code == 200
+
+    [pin] = pins(bed)
+    assert pin["text"] == f"error rate < 1% & falling, ask <@{carol}> &lt;sic&gt;"
+    assert pin["data"]["text_format"] == "plain"
+
+    n = inc["number"]
+    doc = _postmortem(bed, n, f"/api/incidents/{n}").json()
+    [entry] = [e for e in doc["timeline"] if e["kind"] == "pinned"]
+    assert entry["text"].startswith(f"📌 error rate < 1% & falling, ask <@{carol}> &lt;sic&gt;")
+    assert doc["names"][carol] == "carol"
+
+    md = _postmortem(bed, n, f"/postmortems/{n}.md").text
+    said = "error rate &lt; 1% &amp; falling, ask @carol &amp;lt;sic&amp;gt;"  # Markdown: once
+    assert f"📌 {said}" in md and "&amp;lt; 1%" not in md
+
+    html = _postmortem(bed, n, f"/postmortems/{n}").text
+    assert "📌 error rate &lt; 1% &amp; falling, ask " in html
+    assert ">@carol</span> &amp;lt;sic&amp;gt;" in html
+    assert "&amp;lt; 1%" not in html and "&amp;amp;" not in html

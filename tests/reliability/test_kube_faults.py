@@ -118,7 +118,8 @@ def scenario_kube_faults(world: World, trials: int) -> Tally:
                     tally.fail(f"{fault.label}: the change went through: {outcome}")
                 if not any(word in answer.lower() for word in fault.says):
                     tally.fail(f"{fault.label}: unclear answer {answer!r}")
-                if not rows[-1]["data"].get("refused_reason"):
+                data = rows[-1]["data"]
+                if not (data.get("refused_reason") or data.get("failed_reason")):
                     tally.fail(f"{fault.label}: the timeline has no reason: {rows[-1]['data']}")
     finally:
         world.cluster.faults.clear()

@@ -65,7 +65,7 @@ def test_card_fits(status: str, count: int) -> None:
 def test_card_says_what_it_left_out() -> None:
     inc = _incident()
     text = card.card_text(inc, UPDATES)
-    assert "earlier update(s) in the timeline" in text
+    assert "earlier updates in the timeline" in text
     assert NOTE in dict(card.card_fields(inc, UPDATES))["Impact"]
     updates = dict(card.card_fields(inc, UPDATES))[card.UPDATES]
     assert updates.count("\n• ") >= 1  # the newest updates are still shown

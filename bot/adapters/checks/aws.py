@@ -20,6 +20,7 @@ from bot.adapters.catalog.model import Service
 from bot.adapters.checks.base import Stopwatch
 from bot.adapters.checks.reasons import plain_reason
 from incident.checks import CheckResult, CheckStatus
+from incident.words import plural
 
 DEFAULT_TIMEOUT_S = 5.0
 
@@ -117,7 +118,7 @@ async def check_alarms(
             return CheckStatus.FAIL, f"in ALARM: {', '.join(firing)}", details
         if not states:
             return CheckStatus.WARN, f"no alarms match {', '.join(prefixes)}", details
-        return CheckStatus.OK, f"{len(states)} alarms, none in ALARM", details
+        return CheckStatus.OK, f"{plural(len(states), 'alarm')}, none in ALARM", details
 
     return await _in_thread(service, "alarms", ask)
 

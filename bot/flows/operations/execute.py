@@ -69,16 +69,23 @@ async def execute(services: Services, req: Request, user: str) -> Outcome:
             False, "⚠️ Cannot take the deploy lock (Redis unreachable); nothing was done."
         )
     if held is None:
-        by = holder.get("user")
-        return Outcome(
-            False,
-            f"⏳ {holder.get('action') or req.action} of {req.deployment} already in "
-            f"progress" + (f", started by <@{by}>" if by else "") + "; nothing was done.",
-        )
+        return Outcome(False, _in_progress(req, holder, user))
     try:
         return await _locked(services, inc, req, decision, dry_run)
     finally:
         await services.locks.release(held)
+
+
+def _in_progress(req: Request, holder: dict[str, Any], user: str) -> str:
+    """Who holds the deploy lock, in words: "you" when it is the presser's own earlier press
+    (a double click), so nobody hunts for a colleague who is not there. The mention stays:
+    it is how a reader (and the reliability checks) tell whose press holds the lock."""
+    by = holder.get("user")
+    who = (
+        "" if not by else (f", started by you (<@{by}>)" if by == user else f", started by <@{by}>")
+    )
+    action = holder.get("action") or req.action
+    return f"⏳ {action} of {req.target} already in progress{who}; nothing was done."
 
 
 def _already_there(planned: Request, now: Request) -> bool:
@@ -134,6 +141,7 @@ async def _locked(
         "rule": decision.rule,
         "decision": decision.audit(),
     }
+    board: ProgressMessage | None = None
     try:
         api = plan.api_for(services, req.cluster)
         await _refuse_if_confirmed(services, inc.number, req)
@@ -154,7 +162,9 @@ async def _locked(
         result = await kube_ops.in_thread(_apply_sync, api, req.action, fresh.plan)
     except AlreadyDone as exc:  # a second Confirm of a done change: no new action to audit
         return Outcome(False, f"ℹ️ {exc}")
-    except (kube_ops.KubeError, OpsError) as exc:
+    except kube_ops.KubeError as exc:
+        return await _failed(services, inc.number, req, data, board, exc)
+    except OpsError as exc:
         data["outcome"] = "refused"
         data["refused_reason"] = str(exc)
         await audit.record(
@@ -180,6 +190,32 @@ async def _locked(
         progress_ts=board.ts,
     )
     return await finish(services, Follow(inc.number, req, user, data, api, board), lease)
+
+
+async def _failed(
+    services: Services,
+    number: int,
+    req: Request,
+    data: dict[str, Any],
+    board: ProgressMessage | None,
+    exc: Exception,
+) -> Outcome:
+    """The API failed after Confirm: a failure, not a refusal. The "started" message (when
+    it was posted) is edited to say so, so the channel does not read it as still running."""
+    text = ui.failed_text(req.action, req.target, str(exc))
+    if board is not None:
+        await board.show(text)
+    data["outcome"] = "failed"
+    data["failed_reason"] = str(exc)
+    await audit.record(
+        services,
+        number,
+        event_kinds.ACTION,
+        actor=data["actor"],
+        text=f"{req.action} of {req.target} failed: {exc}",
+        data=data,
+    )
+    return Outcome(False, text)
 
 
 def _apply_sync(api: Any, action: str, planned: Any) -> Any:

@@ -107,7 +107,7 @@ async def _rollout(follow: Follow) -> tuple[bool, str]:
     req = follow.req
 
     async def progress(p: Any) -> None:
-        await follow.board.show(ui.progress_line(req.deployment, p.message))
+        await follow.board.show(ui.progress_line(req.target, p.message))
 
     try:
         rollout = await kube_ops.follow_rollout_async(
@@ -137,13 +137,27 @@ async def _follow_and_verify(services: Services, follow: Follow) -> Outcome:
     rollout_ok, rollout_msg = await _rollout(follow)
     health_ok, health_lines = await _health(services, req)
     ok = rollout_ok and health_ok
-    verdict = ui.verdict_text(req.action, req.target, ok, rollout_msg, health_lines)
+    last = rollout_msg if health_ok else f"{rollout_msg}; the health check failed"
+    await follow.board.show(ui.final_line(req.target, ok, last))
+    change = ui.change_words(data.get("before") or {}, data.get("after") or {})
+    verdict = ui.verdict_text(req.action, req.target, ok, rollout_msg, health_lines, change)
     data["outcome"] = "succeeded" if ok else ("unhealthy" if rollout_ok else "rollout_failed")
     data["rollout"] = rollout_msg
     first = await _record_final(services, follow.number, req, follow.user, data)
     if first:  # a replica that lost the race to finish this follow stays quiet
         await post(services, follow.board.channel, verdict)
     return Outcome(ok, verdict, ran=True)
+
+
+def _timeline_text(req: Request, data: dict[str, Any]) -> str:
+    """ "rollback of prod/api (app=img:v2 → app=img:v1): succeeded": the post-mortem reads
+    which images changed without opening the event's data."""
+    change = ui.change_words(data.get("before") or {}, data.get("after") or {}, code=False)
+    return (
+        f"{req.action} of {req.target}"
+        + (f" ({change})" if change else "")
+        + (f": {data['outcome']}")
+    )
 
 
 async def _record_final(
@@ -159,7 +173,7 @@ async def _record_final(
                 event_kinds.ACTION,
                 at=now,
                 actor=user,
-                text=f"{req.action} {req.target}: {data['outcome']}",
+                text=_timeline_text(req, data),
                 data=data,
                 key=f"ops-done:{req.nonce}",
             )

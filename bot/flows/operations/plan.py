@@ -15,7 +15,7 @@ from bot.flows.operations import audit, policy
 from bot.flows.operations.errors import OpsError, PolicyRefusal
 from bot.flows.operations.request import Request, target_name
 from bot.services import Services
-from bot.slack.ui.operations import Choice, history_text, images_text
+from bot.slack.ui.operations import Choice, history_text, rollback_plan_text
 from incident.numbers import parse_count
 
 DEFAULT_NAMESPACE = "default"
@@ -163,27 +163,28 @@ def describe(
     action: str, plan: Any, cluster: str | None
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
     """(before, after, text): what the button carries to compare, and what the person reads."""
-    where = f"{cluster}:" if cluster else ""
+    target = target_name(cluster, plan.namespace, plan.deployment)  # as progress/verdict say it
     if action == "rollback":
         before = {"revision": plan.current_revision, "images": plan.current_images}
         after = {"revision": plan.target_revision, "images": plan.target_images}
-        text = (
-            f"*Roll back* `{where}{plan.namespace}/{plan.deployment}`\n"
-            f"revision {plan.current_revision} → {plan.target_revision}\n"
-            f"{images_text(plan.current_images)} → {images_text(plan.target_images)}"
+        revisions = [r for r in (plan.current_revision, plan.target_revision) if r]
+        becomes = max(revisions) + 1 if plan.current_revision else None
+        text = rollback_plan_text(
+            target,
+            plan.target_revision,
+            becomes,
+            plan.current_images,
+            plan.target_images,
         )
     elif action == "scale":
         before = {"replicas": plan.current_replicas}
         after = {"replicas": plan.new_replicas}
-        text = (
-            f"*Scale* `{where}{plan.namespace}/{plan.deployment}`\n"
-            f"replicas {plan.current_replicas} → {plan.new_replicas}"
-        )
+        text = f"*Scale* `{target}`\nreplicas {plan.current_replicas} → {plan.new_replicas}"
     else:
         before = {"revision": plan.current_revision}
         after = {"restarted_at": plan.restarted_at}
         text = (
-            f"*Restart* `{where}{plan.namespace}/{plan.deployment}`: every pod is replaced "
+            f"*Restart* `{target}`: every pod is replaced "
             f"(rolling), same images; restartedAt = {plan.restarted_at}"
         )
     return before, after, text

@@ -87,7 +87,7 @@ async def resume(services: Services, row: RolloutFollow) -> Outcome | None:
         services, row.channel_id, str(row.request.get("head") or f"🔧 {req.target}")
     )
     board.ts = row.progress_ts
-    await board.show(ui.resumed_line(req.deployment))
+    await board.show(ui.resumed_line(req.target))
     # The deploy lock keeps others off while we watch; a crashed holder's lock may still be
     # there until it expires, and following is read-only, so go on without it then.
     held = None

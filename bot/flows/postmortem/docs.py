@@ -25,6 +25,8 @@ def people_in(pm: PostMortem) -> set[str]:
         if s.edited_by:
             users.add(s.edited_by)
         users.update(MENTION.findall(s.body))
+    for e in pm.timeline:  # a 📌'd message names people as `<@U…>` too
+        users.update(MENTION.findall(e.text))
     return users
 
 

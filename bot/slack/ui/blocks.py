@@ -27,8 +27,12 @@ DECLARE_CALLBACK = "declare_incident"
 MAX_IMPACT = MAX_TEXT
 
 
-def card_blocks(incident: Incident, updates: list[card.CardUpdate]) -> list[dict[str, Any]]:
-    fields = card.card_fields(incident, updates)
+def card_blocks(
+    incident: Incident, updates: list[card.CardUpdate], acknowledged_by: str | None = None
+) -> list[dict[str, Any]]:
+    """The pinned card; `acknowledged_by` is the timeline's actor of the acknowledgement (the
+    incident row keeps only its time)."""
+    fields = card.card_fields(incident, updates, acknowledged_by)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(card.header(incident, escaped=False), HEADER_TEXT)},
     ]

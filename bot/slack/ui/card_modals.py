@@ -1,10 +1,18 @@
 """The modals the card's buttons open: post an update, change severity, assign the commander,
 resolve. Pure builders; the incident they act on travels in `private_metadata`, so the
-submission names it even when the channel it was opened from is gone."""
+submission names it even when the channel it was opened from is gone.
+
+A text field is prefilled with what people read, not with Slack's markup: `<@U123>` in a
+stored impact shows as `@Ana` (the opener looks the names up and passes them in). The
+metadata keeps a digest of each prefilled text, so a field submitted untouched is known to
+be unchanged and the stored text, mentions and all, is kept."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.slack.ui.blocks import severity_options
@@ -14,9 +22,49 @@ from incident.lifecycle import MAX_TEXT
 from incident.models import Incident, Status
 from incident.text_limits import MODAL_TITLE
 
+# `<@U123>` or `<@U123|ana>`: how a person is written in text Slack delivered.
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^<>]*))?>")
+Names = Mapping[str, str]
 
-def modal_metadata(incident: Incident, channel: str | None) -> str:
-    return json.dumps({"n": incident.number, "c": channel or incident.channel_id or ""})
+
+def mentioned_users(texts: Iterable[str | None]) -> set[str]:
+    """The people the opener must look up before building a modal from these texts."""
+    return {m.group(1) for text in texts if text for m in MENTION.finditer(text)}
+
+
+def with_names(text: str, names: Names) -> str:
+    """`<@U123>` as `@Ana` where the name is known (or the mention carries one); an unknown
+    person keeps the mention, which still means them when the text is submitted again."""
+
+    def name(m: re.Match[str]) -> str:
+        shown = names.get(m.group(1)) or m.group(2)
+        return f"@{shown}" if shown else m.group(0)
+
+    return MENTION.sub(name, text)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.strip().encode()).hexdigest()[:16]
+
+
+def modal_metadata(
+    incident: Incident, channel: str | None, prefilled: Mapping[str, str] | None = None
+) -> str:
+    """`prefilled` maps a block to the text its field was prefilled with (kept as a digest:
+    the metadata holds 3,000 characters, a prefilled text as many)."""
+    meta: dict[str, Any] = {"n": incident.number, "c": channel or incident.channel_id or ""}
+    if prefilled:
+        meta["p"] = {block: digest(text) for block, text in prefilled.items()}
+    return json.dumps(meta)
+
+
+def untouched(view: dict[str, Any], block_id: str, submitted: str) -> bool:
+    """True when `submitted` is what the field was prefilled with: nothing was edited."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        return bool(submitted) and meta["p"][block_id] == digest(submitted)
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 def read_metadata(view: dict[str, Any]) -> tuple[int, str | None] | None:
@@ -35,18 +83,18 @@ def _modal(
     incident: Incident,
     channel: str | None,
     blocks: list[dict[str, Any]],
+    names: Names | None = None,
+    prefilled: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    heading = with_names(f"Incident #{incident.number}: {incident.title}", names or {})
     return {
         "type": "modal",
         "callback_id": callback_id,
-        "private_metadata": modal_metadata(incident, channel),
+        "private_metadata": modal_metadata(incident, channel, prefilled),
         "title": plain(title, MODAL_TITLE),
         "submit": plain(submit, MODAL_TITLE),
         "close": plain("Cancel", MODAL_TITLE),
-        "blocks": [
-            context(f"Incident #{incident.number}: {incident.title}", mrkdwn=False),
-            *blocks,
-        ],
+        "blocks": [context(heading, mrkdwn=False), *blocks],
     }
 
 
@@ -60,9 +108,15 @@ def _status_options() -> list[dict[str, Any]]:
     return [option(s.value.capitalize(), s.value) for s in Status if s is not Status.RESOLVED]
 
 
-def update_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
+def update_modal(
+    incident: Incident, channel: str | None, names: Names | None = None
+) -> dict[str, Any]:
     options = _status_options()
     initial = next((o for o in options if o["value"] == incident.status), options[0])
+    shown_impact = with_names(incident.impact, names or {}) if incident.impact else None
+    impact = _text("impact", "Impact", initial=shown_impact, optional=True)
+    # what the field really holds (text_input cuts it to fit), for `untouched`
+    shown = (impact["element"].get("initial_value") or "").strip()
     return _modal(
         UPDATE_VIEW,
         "Post an update",
@@ -72,12 +126,16 @@ def update_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
         [
             select_input("status", "Status", options, initial),
             _text("message", "What is happening now?"),
-            _text("impact", "Impact", initial=incident.impact, optional=True),
+            impact,
         ],
+        names,
+        {"impact": shown} if shown else None,
     )
 
 
-def severity_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
+def severity_modal(
+    incident: Incident, channel: str | None, names: Names | None = None
+) -> dict[str, Any]:
     options = severity_options()
     initial = next(o for o in options if o["value"] == incident.severity)
     return _modal(
@@ -87,10 +145,14 @@ def severity_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
         incident,
         channel,
         [select_input("severity", "Severity", options, initial)],
+        names,
     )
 
 
-def commander_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
+def commander_modal(
+    incident: Incident, channel: str | None, names: Names | None = None
+) -> dict[str, Any]:
+    """The commander is a person, so a users_select with `initial_user`: Slack shows the name."""
     return _modal(
         COMMANDER_VIEW,
         "Assign commander",
@@ -98,10 +160,13 @@ def commander_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
         incident,
         channel,
         [user_input("commander", "Incident commander", incident.commander_id)],
+        names,
     )
 
 
-def resolve_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
+def resolve_modal(
+    incident: Incident, channel: str | None, names: Names | None = None
+) -> dict[str, Any]:
     return _modal(
         RESOLVE_VIEW,
         "Resolve incident",
@@ -109,4 +174,5 @@ def resolve_modal(incident: Incident, channel: str | None) -> dict[str, Any]:
         incident,
         channel,
         [_text("summary", "Summary: what happened and how it was fixed")],
+        names,
     )

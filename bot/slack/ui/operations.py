@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.adapters.kube.models import Revision
 from bot.slack.ui.elements import actions, button, context, mrkdwn_section, option, plain
+from incident.escaping import escape_mrkdwn
 from incident.models import Incident
 from incident.text_limits import MODAL_TITLE, OPTION_VALUE
 
@@ -30,7 +31,36 @@ def images_text(images: dict[str, str]) -> str:
     return ", ".join(f"`{name}={image}`" for name, image in images.items())
 
 
+def change_words(before: dict[str, Any], after: dict[str, Any], *, code: bool = True) -> str:
+    """What changes, old → new (images for a rollback, replicas for a scale); "" when nothing
+    comparable is known (a restart keeps its images). `code=False` for the timeline."""
+    if before.get("images") and after.get("images"):
+        if code:
+            return f"{images_text(before['images'])} → {images_text(after['images'])}"
+        plain_images = [
+            ", ".join(f"{n}={i}" for n, i in x["images"].items()) for x in (before, after)
+        ]
+        return " → ".join(plain_images)
+    if "replicas" in before and "replicas" in after:
+        return f"replicas {before['replicas']} → {after['replicas']}"
+    return ""
+
+
 # -- the plan -------------------------------------------------------------------------------
+
+
+def rollback_plan_text(
+    target: str,
+    to_revision: int,
+    becomes: int | None,
+    images_before: dict[str, str],
+    images_after: dict[str, str],
+) -> str:
+    """As `kubectl rollout undo` does it: the old template comes back as a NEW revision, so
+    "revision 2 → 1" would be wrong (the history will not go back to 1)."""
+    change = change_words({"images": images_before}, {"images": images_after})
+    new = f"; it becomes revision {becomes}" if becomes is not None else ""
+    return f"*Roll back* `{target}` to the template of revision {to_revision} ({change}){new}"
 
 
 def confirmation_text(plan_text: str, *, dry_run: bool) -> str:
@@ -60,19 +90,38 @@ def progress_head(user: str, plan_text: str) -> str:
     return f"🔧 <@{user}> started: {plan_text}"
 
 
-def progress_line(deployment: str, message: str) -> str:
-    return f"⏳ {deployment}: {message}"
+def progress_line(target: str, message: str) -> str:
+    """`target` is `request.target_name(...)`, the one name plan, progress, verdict and
+    timeline all use, so a reader matches them at a glance."""
+    return f"⏳ {target}: {message}"
 
 
-def resumed_line(deployment: str) -> str:
-    return f"♻️ {deployment}: the replica following this rollout stopped; resuming"
+def final_line(target: str, ok: bool, message: str) -> str:
+    """The progress message's last line: a rollout that was followed ends ✅ or ❌, never at
+    ⏳, so nobody reads an old message as still running."""
+    return f"{'✅' if ok else '❌'} {target}: {message}"
 
 
-def verdict_text(action: str, target: str, ok: bool, rollout: str, health: Sequence[str]) -> str:
+def failed_text(action: str, target: str, reason: str) -> str:
+    """An API failure after Confirm: the change failed (it was confirmed, not refused).
+    The reason comes from the API server, which may echo names people typed: escaped."""
+    return f"❌ {action} of {target} failed: {escape_mrkdwn(reason)}"
+
+
+def resumed_line(target: str) -> str:
+    return f"♻️ {target}: the replica following this rollout stopped; resuming"
+
+
+def verdict_text(
+    action: str, target: str, ok: bool, rollout: str, health: Sequence[str], change: str = ""
+) -> str:
+    """The verdict names the change old → new: "rollback succeeded" alone does not say which
+    images now run."""
     health_lines = "\n" + "\n".join(health) if health else ""
+    what = f" ({change})" if change else ""
     return (
         f"{'✅' if ok else '❌'} {action} of {target} "
-        f"{'succeeded' if ok else 'did not succeed'}: {rollout}{health_lines}"
+        f"{'succeeded' if ok else 'did not succeed'}{what}: {rollout}{health_lines}"
     )
 
 
