@@ -27,7 +27,7 @@ from warroom_sandbox.slack_emulator import SlackEmulator  # noqa: E402
 from warroom_sandbox.slack_emulator.server import start_emulator  # noqa: E402
 
 from bench.processes import free_port, wait_up  # noqa: E402
-from bot import db  # noqa: E402
+from bot.adapters import db  # noqa: E402
 from bot.adapters.embedded.postgres import EmbeddedPostgres  # noqa: E402
 from bot.adapters.embedded.redis import EmbeddedRedis  # noqa: E402
 
