@@ -31,6 +31,7 @@ from bot.web.list_page import render_list
 from bot.web.postmortem_page import render_postmortem
 from incident import postmortem_stats
 from incident.models import Incident
+from incident.numbers import parse_count
 from incident.postmortem_render import to_dict, to_markdown
 from incident.postmortem_sections import SectionConflict, SectionError, save_section
 from incident.severity import normalise
@@ -74,7 +75,11 @@ def _guarded(fn: Endpoint, *, api: bool) -> Endpoint:
 
 
 def _number(request: Request) -> int:
-    return int(request.path_params["number"])
+    """The path's incident number, within what Postgres stores (a larger one names none)."""
+    try:
+        return parse_count(request.path_params["number"], minimum=1)
+    except ValueError:
+        raise BadRequest(404, "There is no such incident.") from None
 
 
 def _not_found(number: int) -> BadRequest:

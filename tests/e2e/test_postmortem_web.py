@@ -216,6 +216,8 @@ def test_api_json_with_token_and_json_errors(
         "error": "not_found",
         "message": "There is no incident #999999.",
     }
+    huge = http.get("/api/incidents/99999999999999999999", headers=auth)  # past Postgres' int
+    assert huge.status_code == 404 and "no such incident" in huge.json()["message"]
 
 
 def test_markdown_download(http: httpx.Client, services: Services, incident: Scripted) -> None:

@@ -20,6 +20,7 @@ from bot.slack.ui.card_buttons import COMMANDER_VIEW, RESOLVE_VIEW, SEVERITY_VIE
 from bot.slack.ui.elements import context, option, plain, select_input, text_input, user_input
 from incident.lifecycle import MAX_TEXT
 from incident.models import Incident, Status
+from incident.numbers import parse_count
 from incident.text_limits import MODAL_TITLE
 
 # `<@U123>` or `<@U123|ana>`: how a person is written in text Slack delivered.
@@ -71,7 +72,7 @@ def read_metadata(view: dict[str, Any]) -> tuple[int, str | None] | None:
     """The incident number and channel a modal was opened for; None when it names none."""
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
-        return int(meta["n"]), meta.get("c") or None
+        return parse_count(meta["n"], minimum=1), meta.get("c") or None
     except (ValueError, KeyError, TypeError):
         return None
 

@@ -13,6 +13,7 @@ from incident import event_kinds as K
 from incident.card import status_label
 from incident.escaping import escape_mrkdwn
 from incident.models import Incident, TimelineEvent
+from incident.numbers import parse_count
 from incident.text_limits import MESSAGE_TEXT, SECTION_TEXT, clip_mrkdwn
 from incident.timefmt import duration_text, short_time, utc_text
 
@@ -134,7 +135,7 @@ def read_resolve_value(value: str | None) -> tuple[int, str | None] | None:
     no incident."""
     number, _, summary_id = (value or "").partition(":")
     try:
-        return int(number), summary_id or None
+        return parse_count(number, minimum=1), summary_id or None
     except ValueError:
         return None
 
