@@ -16,6 +16,7 @@ from handlers.card_actions import text_value
 from handlers.incident_context import incident_for_call, is_channel_id, is_user_id
 from handlers.subcommands import CommandCall, subcommand
 from incident.declaration import DeclarationError, clean_title, parse_declare
+from incident.escaping import escape_mrkdwn
 from incident.severity import SeverityError, parse_severity
 
 log = get_logger(__name__)
@@ -32,7 +33,7 @@ def responder(call: CommandCall) -> Callable[[str], Awaitable[None]]:
 
 @subcommand(
     "declare",
-    "/incident declare [SEV1-4|P0-2] <title>",
+    "/incident declare [SEV1-4|P0-2] <title> [--service <name>]",
     "declare an incident (no title: open the form)",
     order=1,
 )
@@ -54,6 +55,14 @@ async def declare_command(call: CommandCall) -> None:
     except DeclarationError as exc:
         await call.ack(text=f"⚠️ {exc}")
         return
+    names = s.catalog.current.names if s.catalog.current else []
+    if decl.service is not None and decl.service not in names:
+        known = ", ".join(f"`{n}`" for n in names) or "none in the catalog"
+        await call.ack(
+            text=f"⚠️ `--service {escape_mrkdwn(decl.service[:80])}` is not a catalog service "
+            f"(known: {known})."
+        )
+        return
     await call.ack()
     await declare_flow.declare_incident(
         s,
@@ -64,6 +73,7 @@ async def declare_command(call: CommandCall) -> None:
         impact=None,
         key=f"cmd:{call.delivery_key}",
         notify=responder(call),
+        service=decl.service,
     )
 
 

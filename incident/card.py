@@ -103,9 +103,11 @@ def card_fields(
     if incident.impact:
         room = FIELD_TEXT - len(field_text("Impact", ""))
         impact = clip_mrkdwn(escape_mrkdwn(incident.impact), room)
+    service = [("Service", f"`{escape_mrkdwn(incident.service)}`")] if incident.service else []
     return [
         ("Severity", f"{sev} — {DEFINITIONS[sev]}"),
         ("Status", status_label(incident.status)),
+        *service,
         ("Impact", impact),
         ("Started", slack_time(incident.declared_at)),
         (ACKNOWLEDGED, acknowledged_text(incident, acknowledged_by)),

@@ -23,6 +23,7 @@ class DeclarationError(ValueError):
 class Declaration:
     title: str
     severity: str
+    service: str | None = None
 
 
 def clean_title(raw: str) -> str:
@@ -46,11 +47,47 @@ def parse_declare(
     or just `Checkout is failing` (the default severity). A severity that is typed always
     wins over the default; one that is no level (`SEV9`, `P7`) is refused, never taken into
     the title. `aliases` is the policy's table of other names for the levels."""
+    options, text = take_options(text, valued=("--service",))
     try:
         severity, rest = split_severity(text, aliases)
     except SeverityError as exc:
         raise DeclarationError(str(exc)) from None
-    return Declaration(title=clean_title(rest), severity=severity or default_severity)
+    return Declaration(
+        title=clean_title(rest),
+        severity=severity or default_severity,
+        service=options.get("--service"),
+    )
+
+
+def take_options(
+    text: str, *, valued: tuple[str, ...] = (), flags: tuple[str, ...] = ()
+) -> tuple[dict[str, str], str]:
+    """Pull `--name value`, `--name=value` and bare `--flag` out of free text (a title), leaving
+    every other word where it was; a flag found is mapped to "". Only the names given are
+    options, so a title may still say "--verbose logging broke"."""
+    words = text.split()
+    found: dict[str, str] = {}
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        name, eq, inline = words[i].partition("=")
+        if name in valued:
+            if eq:
+                value, i = inline, i + 1
+            elif i + 1 < len(words):
+                value, i = words[i + 1], i + 2
+            else:
+                raise DeclarationError(f"`{name}` needs a value, e.g. `{name} checkout`.")
+            if not value:
+                raise DeclarationError(f"`{name}` needs a value, e.g. `{name} checkout`.")
+            found[name] = value
+            continue
+        if name in flags and not eq:
+            found[name] = ""
+        else:
+            kept.append(words[i])
+        i += 1
+    return found, " ".join(kept)
 
 
 def slugify(title: str) -> str:

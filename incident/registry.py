@@ -24,6 +24,8 @@ async def create(
     impact: str | None,
     declare_key: str,
     now: datetime,
+    service: str | None = None,
+    detected_at: datetime | None = None,
 ) -> Incident | None:
     """Store a new incident with its `declared` event; None when `declare_key` was already
     used (the same Slack delivery arriving again, on this replica or another)."""
@@ -39,6 +41,8 @@ async def create(
             declare_key=declare_key,
             setup={"done": [], "failed": {}},
             declared_at=now,
+            service=service,
+            detected_at=detected_at,
         )
         .on_conflict_do_nothing(index_elements=["declare_key"])
         .returning(Incident.number)
@@ -53,7 +57,12 @@ async def create(
         at=now,
         actor=reporter_id,
         text=title,
-        data={"severity": severity, "commander": commander_id, "impact": impact},
+        data={
+            "severity": severity,
+            "commander": commander_id,
+            "impact": impact,
+            **({"service": service} if service else {}),
+        },
     )
     return await session.get(Incident, number)
 

@@ -8,6 +8,7 @@ import secrets
 
 from slack_sdk.errors import SlackApiError
 
+from bot.flows import card_sections
 from bot.services import Services
 from bot.slack.ui.blocks import card_blocks
 from incident import card, timeline
@@ -35,9 +36,13 @@ async def card_state(
 
 async def render(services: Services, incident: Incident) -> tuple[list[dict], str]:
     updates, acked_by = await card_state(services, incident)
+    extras = await card_sections.sections(services, incident)
+    text = card.card_text(incident, updates, acked_by)
+    if extras:
+        text += "\n" + "\n".join(x.text for x in extras if x.text)
     return (
-        card_blocks(incident, updates, acked_by),
-        card.card_text(incident, updates, acked_by),
+        card_blocks(incident, updates, acked_by, [b for x in extras for b in x.blocks]),
+        text,
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -53,9 +54,21 @@ class Incident(Base):
     mitigated_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     last_update_at: Mapped[datetime | None]
+    # The catalog service the incident is about; alerts for it attach here.
+    service: Mapped[str | None] = mapped_column(String(80))
+    # When the trouble was first seen (an alert's startsAt), if before the declaration.
+    detected_at: Mapped[datetime | None]
 
     events: Mapped[list[TimelineEvent]] = relationship(
         back_populates="incident", order_by="TimelineEvent.occurred_at", lazy="raise"
+    )
+
+    __table_args__ = (
+        Index(
+            "ix_incidents_open_service",
+            "service",
+            postgresql_where=text("resolved_at IS NULL AND service IS NOT NULL"),
+        ),
     )
 
     @property

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
@@ -275,9 +275,13 @@ async def declare_incident(
     impact: str | None,
     key: str,
     notify: Callable[[str], Awaitable[object]],
+    service: str | None = None,
+    detected_at: datetime | None = None,
 ) -> Incident | None:
     """Store the incident, then do the Slack steps; the declarer hears the outcome either way.
-    A redelivery of the same request (same key) does nothing and says nothing."""
+    A redelivery of the same request (same key) does nothing and says nothing. ``service`` is
+    the catalog service it is about (checked by the caller); ``detected_at`` when the trouble
+    was first seen, e.g. an alert's start."""
     async with services.sessions() as session:
         if await registry.by_declare_key(session, key) is not None:
             return None
@@ -304,6 +308,8 @@ async def declare_incident(
             impact=impact,
             declare_key=key,
             now=services.clock.now(),
+            service=service,
+            detected_at=detected_at,
         )
     if inc is None:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.slack.ui import card_buttons
@@ -28,10 +29,14 @@ MAX_IMPACT = MAX_TEXT
 
 
 def card_blocks(
-    incident: Incident, updates: list[card.CardUpdate], acknowledged_by: str | None = None
+    incident: Incident,
+    updates: list[card.CardUpdate],
+    acknowledged_by: str | None = None,
+    extras: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """The pinned card; `acknowledged_by` is the timeline's actor of the acknowledgement (the
-    incident row keeps only its time)."""
+    incident row keeps only its time); `extras` are the sections other capabilities add
+    (bot.flows.card_sections), shown between the updates and the buttons."""
     fields = card.card_fields(incident, updates, acknowledged_by)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(card.header(incident, escaped=False), HEADER_TEXT)},
@@ -46,6 +51,7 @@ def card_blocks(
         }
     )
     blocks.append(mrkdwn_section(card.field_text(card.UPDATES, dict(fields)[card.UPDATES])))
+    blocks.extend(extras)
     if incident.is_open:
         value = str(incident.number)
         elements = [
