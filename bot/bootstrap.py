@@ -7,6 +7,7 @@ from typing import NamedTuple
 import redis.asyncio as aioredis
 
 from bot.adapters import db
+from bot.adapters.catalog.load import check_alert_severities
 from bot.adapters.catalog.model import CatalogError
 from bot.adapters.catalog.store import CatalogStore
 from bot.adapters.checks.aws import AwsClients
@@ -54,6 +55,10 @@ def load_config(*, require_slack: bool = False, **overrides: object) -> Config:
         catalog = CatalogStore.load(catalog_file)
     except CatalogError as exc:
         problems.append(f"CATALOG_FILE: {exc}")
+    if policy is not None and catalog is not None and catalog.current is not None and catalog.path:
+        # The catalog read alert severities with the default aliases; the policy may differ.
+        if mismatch := check_alert_severities(catalog.path, catalog.current, policy.aliases):
+            problems.append(f"CATALOG_FILE: {mismatch}")
 
     if problems or settings is None or policy is None or catalog is None:
         raise SettingsError("; ".join(problems))

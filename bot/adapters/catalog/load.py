@@ -7,33 +7,21 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from bot.adapters.catalog.model import Catalog, CatalogError, Loc, Service
+from bot.adapters.catalog.model import NAME, NAME_RULE, Catalog, CatalogError, Loc, Service
+from incident.oncall import parse_target
+from incident.severity import SeverityError, parse_severity
 
 
 def load_catalog(path: str | Path) -> Catalog:
     """Read and validate a catalog; any problem raises CatalogError pointing at a line."""
-    path = Path(path)
-    label = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogError(label, 0, "", f"cannot read: {exc.strerror or exc}") from exc
-
-    suffix = path.suffix.lower()
-    if suffix in {".yml", ".yaml"}:
-        data, lines = _parse_yaml(text, label)
-    elif suffix == ".toml":
-        data, lines = _parse_toml(text, label)
-    else:
-        raise CatalogError(label, 0, "", "catalog must be .yml, .yaml or .toml")
-
+    label, data, lines = _read(Path(path))
     if not isinstance(data, dict):
         raise CatalogError(label, 1, "", "catalog must be a mapping with a services: list")
 
@@ -49,6 +37,60 @@ def load_catalog(path: str | Path) -> Catalog:
     return catalog
 
 
+def check_alert_severities(
+    path: str | Path, catalog: Catalog, aliases: Mapping[str, str]
+) -> CatalogError | None:
+    """The alert rules' ``declare`` words read again with the policy file's aliases.
+
+    The catalog alone reads them with the default aliases; a policy that removes a word
+    (``critical = false``) or maps it to another level would otherwise declare at a level
+    nobody wrote. The error names the file and line like any other catalog problem."""
+    problems: list[tuple[Loc, str]] = []
+    for index, rule in enumerate(catalog.alert_rules):
+        word = rule.declare_as_written
+        if word is None:
+            continue
+        try:
+            level = parse_severity(word, aliases)
+        except SeverityError as exc:
+            problems.append(
+                (("alerts", "rules", index, "declare"), f"under POLICY_FILE's aliases: {exc}")
+            )
+            continue
+        if level != rule.declare:
+            problems.append(
+                (
+                    ("alerts", "rules", index, "declare"),
+                    f"{word!r} is {level} under POLICY_FILE's aliases but {rule.declare} by "
+                    f"default: write the level ({level} or {rule.declare})",
+                )
+            )
+    if not problems:
+        return None
+    try:
+        label, _, lines = _read(Path(path))
+    except CatalogError as exc:  # changed since it loaded: point at the file
+        label, lines = exc.path, {}
+    return _first_error(label, problems, lines)
+
+
+def _read(path: Path) -> tuple[str, Any, dict[Loc, int]]:
+    label = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogError(label, 0, "", f"cannot read: {exc.strerror or exc}") from exc
+
+    suffix = path.suffix.lower()
+    if suffix in {".yml", ".yaml"}:
+        data, lines = _parse_yaml(text, label)
+    elif suffix == ".toml":
+        data, lines = _parse_toml(text, label)
+    else:
+        raise CatalogError(label, 0, "", "catalog must be .yml, .yaml or .toml")
+    return label, data, lines
+
+
 def _resolve_references(catalog: Catalog) -> tuple[Catalog, list[tuple[Loc, str]]]:
     """Checks that need the whole catalog: unique names and known cluster contexts.
 
@@ -58,6 +100,18 @@ def _resolve_references(catalog: Catalog) -> tuple[Catalog, list[tuple[Loc, str]
     problems: list[tuple[Loc, str]] = []
     problems += _duplicates("services", [s.name for s in catalog.services])
     problems += _duplicates("clusters", [c.name for c in catalog.clusters])
+    problems += _oncall_references(catalog)
+    problems += _duplicates("status_pages", [p.name for p in catalog.status_pages])
+    pages = [p.name for p in catalog.status_pages]
+    for index, service in enumerate(catalog.services):
+        for at, name in enumerate(service.depends_on):
+            if name not in pages:
+                problems.append(
+                    (
+                        ("services", index, "depends_on", at),
+                        f"unknown status page {name!r} (declared: {', '.join(pages) or 'none'})",
+                    )
+                )
     if not catalog.clusters:
         return catalog, problems
 
@@ -85,6 +139,57 @@ def _resolve_references(catalog: Catalog) -> tuple[Catalog, list[tuple[Loc, str]
             )
         services.append(service)
     return catalog.model_copy(update={"services": services}), problems
+
+
+def _oncall_references(catalog: Catalog) -> list[tuple[Loc, str]]:
+    """Names typed in targets are words; targets name known schedules; every step but the
+    last waits (or the next is never reached); services name known escalations; a Sentry
+    project belongs to one service."""
+    problems: list[tuple[Loc, str]] = []
+    oncall = catalog.oncall
+    for section, names in (("schedules", oncall.schedules), ("escalations", oncall.escalations)):
+        for name in names:
+            if not NAME.match(name):
+                problems.append((("oncall", section, name), f"{name!r}: {NAME_RULE}"))
+    for name, steps in oncall.escalations.items():
+        for index, step in enumerate(steps):
+            target = parse_target(step.notify)
+            if target.kind == "schedule" and target.ref not in oncall.schedules:
+                known = ", ".join(oncall.schedules) or "none"
+                problems.append(
+                    (
+                        ("oncall", "escalations", name, index, "notify"),
+                        f"unknown schedule {target.ref!r} (declared: {known})",
+                    )
+                )
+            if step.wait is None and index < len(steps) - 1:
+                problems.append(
+                    (
+                        ("oncall", "escalations", name, index),
+                        "wait required: a step followed by another says how long to wait",
+                    )
+                )
+    owners: dict[str, int] = {}
+    for index, service in enumerate(catalog.services):
+        if service.escalation is not None and service.escalation not in oncall.escalations:
+            known = ", ".join(oncall.escalations) or "none"
+            problems.append(
+                (
+                    ("services", index, "escalation"),
+                    f"unknown escalation {service.escalation!r} (declared: {known})",
+                )
+            )
+        for position, slug in enumerate(service.sentry_projects):
+            if slug in owners and owners[slug] != index:
+                first = catalog.services[owners[slug]].name
+                problems.append(
+                    (
+                        ("services", index, "sentry_projects", position),
+                        f"Sentry project {slug!r} already belongs to {first!r}",
+                    )
+                )
+            owners.setdefault(slug, index)
+    return problems
 
 
 def _duplicates(section: str, names: Sequence[str]) -> list[tuple[Loc, str]]:

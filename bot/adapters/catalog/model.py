@@ -5,15 +5,21 @@ read, and what operations may touch. Immutable: one loaded catalog is shared by 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.adapters.catalog.sections import AlertRule, AlertsSection, OncallSection
+from bot.adapters.catalog.status_pages import StatusPage
+from incident.oncall import EscalationPolicy, Schedule
+
 Loc = tuple[str | int, ...]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # services, schedules, escalations
+NAME_RULE = "use letters, digits, '.', '_' or '-', starting with a letter/digit"
+_SENTRY_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 
 
 class CatalogError(Exception):
@@ -59,13 +65,24 @@ class Service(_Model):
     aws: AwsTarget | None = None
     postgres_url: str | None = None
     redis_url: str | None = None
+    escalation: str | None = None  # names an entry of oncall.escalations
+    sentry_projects: list[str] = Field(default_factory=list)  # Sentry project slugs
+    depends_on: list[str] = Field(default_factory=list)  # names in status_pages
+
+    @field_validator("sentry_projects")
+    @classmethod
+    def _sentry_slugs(cls, value: list[str]) -> list[str]:
+        for slug in value:
+            if not _SENTRY_SLUG.match(slug):
+                raise ValueError(f"{slug!r} is not a Sentry project slug (lower-case, digits, - _)")
+        return value
 
     @field_validator("name")
     @classmethod
     def _name_is_a_word(cls, value: str) -> str:
         # Names are typed in Slack commands, so keep them to one plain word.
-        if not _NAME.match(value):
-            raise ValueError("use letters, digits, '.', '_' or '-', starting with a letter/digit")
+        if not NAME.match(value):
+            raise ValueError(NAME_RULE)
         return value
 
     @field_validator("health_url")
@@ -142,6 +159,9 @@ class Catalog(_Model):
     services: list[Service]
     clusters: list[Cluster] = Field(default_factory=list)
     operations: OperationsPolicy = Field(default_factory=OperationsPolicy)
+    oncall: OncallSection = Field(default_factory=OncallSection)
+    alerts: AlertsSection = Field(default_factory=AlertsSection)
+    status_pages: list[StatusPage] = Field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -168,6 +188,28 @@ class Catalog(_Model):
             if cluster.name == name:
                 return cluster
         raise KeyError(name)
+
+    def schedules(self) -> dict[str, Schedule]:
+        """The on-call schedules by name, as domain objects (built once per catalog)."""
+        return dict(self.oncall.built_schedules)
+
+    def escalation_policy(self, name: str) -> EscalationPolicy:
+        """The escalation named ``name`` (a service's ``escalation``); unknown: KeyError."""
+        return self.oncall.built_escalations[name]
+
+    def service_for_sentry_project(self, slug: str) -> Service | None:
+        for service in self.services:
+            if slug in service.sentry_projects:
+                return service
+        return None
+
+    @property
+    def alert_rules(self) -> list[AlertRule]:
+        return list(self.alerts.rules)
+
+    def rule_for(self, labels: Mapping[str, str]) -> AlertRule | None:
+        """The first rule whose every ``match`` label has exactly that value in ``labels``."""
+        return next((rule for rule in self.alerts.rules if rule.matches(labels)), None)
 
 
 def _require_url(value: str, schemes: set[str]) -> str:
