@@ -25,6 +25,9 @@ class CheckStatus(StrEnum):
     OK = "ok"
     WARN = "warn"
     FAIL = "fail"
+    # the check could not tell (a provider unreachable, timing out, answering garbage):
+    # shown apart, never counted as ok
+    UNKNOWN = "unknown"
 
     @property
     def emoji(self) -> str:
@@ -36,8 +39,13 @@ class CheckStatus(StrEnum):
         return _SEVERITY[self]
 
 
-_EMOJI = {CheckStatus.OK: "✅", CheckStatus.WARN: "⚠️", CheckStatus.FAIL: "❌"}
-_SEVERITY = {CheckStatus.OK: 0, CheckStatus.WARN: 1, CheckStatus.FAIL: 2}
+_EMOJI = {
+    CheckStatus.OK: "✅",
+    CheckStatus.WARN: "⚠️",
+    CheckStatus.FAIL: "❌",
+    CheckStatus.UNKNOWN: "❔",
+}
+_SEVERITY = {CheckStatus.OK: 0, CheckStatus.UNKNOWN: 1, CheckStatus.WARN: 2, CheckStatus.FAIL: 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +101,7 @@ class CheckSummary:
     fail: int
     status: CheckStatus
     failing_services: tuple[str, ...]
+    unknown: int = 0
 
     @property
     def headline(self) -> str:
@@ -103,10 +112,15 @@ class CheckSummary:
             head += f" ({', '.join(escape_mrkdwn(s) for s in self.failing_services)})"
         elif self.warn:
             head = f"{CheckStatus.WARN.emoji} {self.warn} of {self.total} checks warning"
+        elif self.unknown:
+            head = f"{CheckStatus.UNKNOWN.emoji} {self.unknown} of {self.total} checks unknown"
+            return head
         else:
             return f"{CheckStatus.OK.emoji} all {self.total} checks passing"
         if self.fail and self.warn:
             head += f" · {self.warn} warning"
+        if self.unknown:
+            head += f" · {self.unknown} unknown"
         return head
 
 
@@ -133,6 +147,7 @@ def summarise(results: Iterable[CheckResult]) -> CheckSummary:
         fail=counts[CheckStatus.FAIL],
         status=worst,
         failing_services=tuple(failing),
+        unknown=counts[CheckStatus.UNKNOWN],
     )
 
 

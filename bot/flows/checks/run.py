@@ -16,6 +16,7 @@ from bot.adapters.checks.datastores import PostgresChecker, RedisChecker
 from bot.adapters.checks.http_health import HttpHealthChecker
 from bot.adapters.checks.kubernetes import DeploymentChecker
 from bot.adapters.checks.runner import run_checks
+from bot.adapters.checks.statuspage import statuspage_checkers
 from bot.flows.operations.audit import record
 from bot.flows.operations.plan import api_for
 from bot.logging_setup import get_logger
@@ -39,6 +40,9 @@ def checkers(services: Services) -> list[Checker]:
         PostgresChecker(),
         RedisChecker(),
         *aws_checkers(services.aws),
+        *statuspage_checkers(
+            services.catalog.current.status_pages if services.catalog.current else []
+        ),
     ]
 
 
