@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     warroom_web_secret: SecretStr | None = None
     postmortem_link_ttl_hours: int = Field(default=168, ge=1, le=24 * 366)
 
+    # -- alerts --------------------------------------------------------------------------
+    # `Authorization: Bearer <token>` of POST /alerts/alertmanager; unset: that intake is off.
+    warroom_alerts_token: SecretStr | None = None
+    # Sentry's integration Client Secret (Sentry-Hook-Signature); unset: /alerts/sentry is off.
+    sentry_webhook_secret: SecretStr | None = None
+
     @field_validator("warroom_ops_card_buttons", mode="before")
     @classmethod
     def _blank_is_unset(cls, v: object) -> object:

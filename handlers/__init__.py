@@ -9,7 +9,9 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
 from handlers import (
+    alerts,
     card_actions,
+    changes,
     commands,
     declare,
     lifecycle,
@@ -21,11 +23,13 @@ from handlers import (
 
 
 def register_all(app: AsyncApp, services: Services) -> None:
+    alerts.register(app, services)
     card_actions.register(app, services)
     commands.register(app, services)
     declare.register(app, services)
     lifecycle.register(app, services)
     operations.register(app, services)
     operations_card.register(app, services)
+    changes.register(app, services)
     postmortem.register(app, services)
     timeline_capture.register(app, services)

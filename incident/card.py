@@ -14,6 +14,7 @@ from datetime import datetime
 
 from incident.escaping import escape_mrkdwn
 from incident.models import Incident
+from incident.roles import UNASSIGNED, mention
 from incident.severity import DEFINITIONS
 from incident.text_limits import FIELD_TEXT, HEADER_TEXT, SECTION_TEXT, clip_mrkdwn, clip_plain
 from incident.timefmt import slack_time
@@ -92,6 +93,13 @@ def acknowledged_text(incident: Incident, by: str | None) -> str:
     return f"{who} · {when}"
 
 
+def commander_text(incident: Incident) -> str:
+    """An alert-declared incident has no commander until someone acknowledges it."""
+    if incident.commander_id == UNASSIGNED:
+        return "_unassigned: whoever acknowledges becomes the commander_"
+    return mention(incident.commander_id)
+
+
 def card_fields(
     incident: Incident, updates: list[CardUpdate], acknowledged_by: str | None = None
 ) -> list[tuple[str, str]]:
@@ -112,7 +120,7 @@ def card_fields(
         ("Started", slack_time(incident.declared_at)),
         (ACKNOWLEDGED, acknowledged_text(incident, acknowledged_by)),
         (UPDATES, updates_text(updates, SECTION_TEXT - len(field_text(UPDATES, "")))),
-        ("Incident Commander", f"<@{incident.commander_id}>"),
+        ("Incident Commander", commander_text(incident)),
     ]
 
 
@@ -129,7 +137,8 @@ def card_text(
 def topic(incident: Incident) -> str:
     """Slack topics hold 250 characters; cut between entities and mentions, not inside."""
     text = (
-        f"{incident.severity} · {status_label(incident.status)} · IC: <@{incident.commander_id}> · "
+        f"{incident.severity} · {status_label(incident.status)} · "
+        f"IC: {mention(incident.commander_id)} · "
         f"{escape_mrkdwn(incident.title)}"
     )
     return clip_mrkdwn(text, 250, note="…")
@@ -140,6 +149,7 @@ def announcement(incident: Incident) -> str:
     return (
         f"🚨 *{incident.severity}* incident #{incident.number} declared: "
         f"*{escape_mrkdwn(incident.title)}*\n"
-        f"Commander: <@{incident.commander_id}> · Reported by <@{incident.reporter_id}> · "
+        f"Commander: {mention(incident.commander_id)} · "
+        f"Reported by {mention(incident.reporter_id)} · "
         f"Join {channel}"
     )

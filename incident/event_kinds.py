@@ -24,3 +24,8 @@ CHECK = "check"  # data={results: [CheckResult dicts]}
 ACTION = "action"  # data={action, target, before, after, outcome, approved_by, refused_reason?}
 ACTION_ITEM = "action_item"  # text, data={owner}
 DENIED = "denied"  # an audited refusal: data={what, reason}
+# actor=Alertmanager|Sentry, text, data={source, name, status, summary, labels,
+# generator_url, starts_at, ends_at, fingerprint}
+ALERT = "alert"
+ALERTS_RESOLVED = "alerts_resolved"  # every alert resolved, the commander asked: data={count}
+SUSPECT_CHANGE = "suspect_change"  # text, data={rollout: incident.changes.Rollout dict}

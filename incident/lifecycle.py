@@ -20,6 +20,7 @@ from incident import event_kinds as K
 from incident import timeline
 from incident.escaping import escape_mrkdwn
 from incident.models import Incident, Status
+from incident.roles import UNASSIGNED
 from incident.severity import SeverityError, parse_severity
 from incident.timefmt import utc_text
 
@@ -144,7 +145,14 @@ async def acknowledge(
     if not await _claim(session, incident, K.ACKNOWLEDGED, at=now, actor=actor, key=key):
         return Outcome(incident, duplicate=True)
     incident.acknowledged_at = now
-    return Outcome(incident, [Change(K.ACKNOWLEDGED, None, now)])
+    changes = [Change(K.ACKNOWLEDGED, None, now)]
+    if incident.commander_id == UNASSIGNED and _USER_ID.fullmatch(actor):
+        # declared by an alert: whoever takes it commands it (incident.roles)
+        data = {"before": UNASSIGNED, "after": actor}
+        await _claim(session, incident, K.COMMANDER, at=now, actor=actor, data=data)
+        incident.commander_id = actor
+        changes.append(Change(K.COMMANDER, UNASSIGNED, actor))
+    return Outcome(incident, changes)
 
 
 async def post_update(

@@ -12,6 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from incident.models import Incident
+from incident.roles import mention
 from incident.severity import Policy
 
 COMMANDER = "commander"
@@ -55,9 +56,9 @@ def _holds(role: str, incident: Incident, user: str, responders: Collection[str]
 
 def _describe(role: str, incident: Incident, group: str | None) -> str | None:
     if role == "commander":
-        return f"the commander (<@{incident.commander_id}>)"
+        return f"the commander ({mention(incident.commander_id)})"
     if role == "reporter":
-        return f"the reporter (<@{incident.reporter_id}>)"
+        return f"the reporter ({mention(incident.reporter_id)})"
     if role == "responders":
         return f"members of @{group}" if group else None
     if role == "anyone":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incident import action_items, review
 from incident.action_items import ActionItemView
 from incident.models import Incident, Participant, Status, TimelineEvent
+from incident.postmortem_detection import DetectedAlert, alerts_of, time_to_detect
 from incident.postmortem_entries import Entry
 from incident.postmortem_fold import Change, Fold, Person
 from incident.postmortem_sections import Section, merge, stored_sections
@@ -67,6 +68,9 @@ class PostMortem:
     ack_target: timedelta | None = None
     update_target: timedelta | None = None
     longest_update_gap: timedelta | None = None
+    # Detection (incident.postmortem_detection): attached alerts and first sign → declared.
+    detection: list[DetectedAlert] = field(default_factory=list)
+    ttd: timedelta | None = None
 
     @property
     def is_resolved(self) -> bool:
@@ -122,7 +126,10 @@ async def build(
     await _add_participants(session, number, fold)
     stored = await stored_sections(session, number)
     items = await action_items.for_incident(session, number)
-    return _assemble(inc, fold, stored, items, now=now, policy=policy)
+    pm = _assemble(inc, fold, stored, items, now=now, policy=policy)
+    pm.detection = await alerts_of(session, number)
+    pm.ttd = time_to_detect(inc["declared_at"], inc["detected_at"], pm.detection)
+    return pm
 
 
 async def _add_participants(session: AsyncSession, number: int, fold: Fold) -> None:

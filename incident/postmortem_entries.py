@@ -17,7 +17,7 @@ from incident import slack_text
 
 # Kinds that are bookkeeping, not part of the story.
 HIDDEN_KINDS: frozenset[str] = frozenset({K.REMINDER, K.PARTICIPANT, K.SETUP_FAILED})
-CHECK_EMOJI = {"ok": "✅", "warn": "⚠️", "fail": "❌"}
+CHECK_EMOJI = {"ok": "✅", "warn": "⚠️", "fail": "❌", "unknown": "❔"}
 MAX_VALUE_CHARS = 200
 
 
@@ -142,6 +142,11 @@ def _denied(_: str | None, data: Mapping[str, Any]) -> str:
     return f"Refused {data.get('what', 'a request')}: {data.get('reason', '')}".strip()
 
 
+def _suspect_change(text: str | None, data: Mapping[str, Any]) -> str:
+    """A rollout that began shortly before the incident (bot.flows.changes)."""
+    return text or f"Suspect change: {value_text(data.get('rollout'))}"
+
+
 _DESCRIBE: dict[str, Callable[[str | None, Mapping[str, Any]], str]] = {
     K.DECLARED: _declared,
     K.ACKNOWLEDGED: lambda _t, _d: "Acknowledged",
@@ -158,6 +163,9 @@ _DESCRIBE: dict[str, Callable[[str | None, Mapping[str, Any]], str]] = {
     K.ACTION_ITEM: _action_item,
     K.ESCALATION: _escalation,
     K.DENIED: _denied,
+    K.ALERT: lambda text, data: text or f"Alert {data.get('name', '')} {data.get('status', '')}",
+    K.ALERTS_RESOLVED: lambda _t, d: f"All {d.get('count', '')} alerts resolved; commander asked",
+    K.SUSPECT_CHANGE: _suspect_change,
 }
 
 

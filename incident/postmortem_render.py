@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from incident import postmortem_detection as detection
 from incident.escaping import escape_markdown as md_escape
 from incident.escaping import escape_mrkdwn
 from incident.postmortem import PostMortem
@@ -138,6 +139,8 @@ def to_markdown(pm: PostMortem, names: Names | None = None, *, link: str | None 
         f"| Mitigated | {when(pm.mitigated_at)} (TTM {duration_text(d.ttm)}) |",
         f"| Resolved | {when(pm.resolved_at)} (TTR {duration_text(d.ttr)}) |",
     ]
+    if pm.ttd is not None:
+        out.append(f"| Detected | TTD {duration_text(pm.ttd)} before the declaration |")
     if pm.review_due_at:
         out.append(f"| Review due | {when(pm.review_due_at)} (five business days) |")
     out.append("")
@@ -150,6 +153,7 @@ def to_markdown(pm: PostMortem, names: Names | None = None, *, link: str | None 
         if section.key == "impact":
             out += ["", f"**Cost:** {cost_text(pm)}."]
         out.append("")
+    out += detection.markdown_lines(pm.detection, pm.ttd)
     out += ["## Action items", ""]
     if not pm.action_items:
         out.append("_None recorded yet: `/incident action <text> @owner`._")
@@ -221,9 +225,11 @@ def to_dict(pm: PostMortem, names: Names | None = None) -> dict[str, Any]:
             "tta": _duration(pm.durations.tta),
             "ttm": _duration(pm.durations.ttm),
             "ttr": _duration(pm.durations.ttr),
+            "ttd": _duration(pm.ttd),
             "longest_update_gap": _duration(pm.longest_update_gap),
         },
         "targets": {"ack": _duration(pm.ack_target), "update": _duration(pm.update_target)},
+        "detection": detection.as_dicts(pm.detection),
         "participants": [
             {
                 "user_id": p.user_id,
@@ -284,7 +290,8 @@ def slack_summary(pm: PostMortem, link: str, *, link_expires: datetime | None = 
         f"*{escape_mrkdwn(severity_text(pm))}* · {pm.status.capitalize()}"
         + (f" {utc_text(pm.resolved_at)}" if pm.resolved_at else ""),
         f"TTA *{duration_text(d.tta)}* · TTM *{duration_text(d.ttm)}* · "
-        f"TTR *{duration_text(d.ttr)}*",
+        f"TTR *{duration_text(d.ttr)}*"
+        + (f" · TTD *{duration_text(pm.ttd)}*" if pm.ttd is not None else ""),
         f"Commander <@{pm.commander_id}> · {plural(len(pm.participants), 'person')} · "
         f"{plural(actions, 'action')} · {plural(len(pm.action_items), 'action item')}"
         + (f" ({unowned} without an owner)" if unowned else ""),

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.flows import changes
+from bot.flows.alerts.section import alerts_section
 from bot.services import Services
 from incident.models import Incident
 
@@ -24,7 +26,7 @@ class CardSection:
 
 Provider = Callable[[Services, Incident], Awaitable[list[CardSection]]]
 
-PROVIDERS: tuple[Provider, ...] = ()
+PROVIDERS: tuple[Provider, ...] = (changes.card_section, alerts_section)
 
 
 async def sections(services: Services, incident: Incident) -> list[CardSection]:

@@ -45,6 +45,11 @@ def _facts(pm: PostMortem, names: Names) -> str:
         ("Acknowledged", f"{_when(pm.acknowledged_at)} · TTA <b>{esc(duration_text(d.tta))}</b>"),
         ("Mitigated", f"{_when(pm.mitigated_at)} · TTM <b>{esc(duration_text(d.ttm))}</b>"),
         ("Resolved", f"{_when(pm.resolved_at)} · TTR <b>{esc(duration_text(d.ttr))}</b>"),
+        *(
+            [("Detected", f"TTD <b>{esc(duration_text(pm.ttd))}</b> before the declaration")]
+            if pm.ttd is not None
+            else []
+        ),
         ("Cost", esc(cost_text(pm))),
     ]
     if pm.review_due_at:

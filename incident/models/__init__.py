@@ -2,6 +2,7 @@
 `Base.metadata` (what the Alembic migrations see); each module imports only `base`, so there
 is no import circle."""
 
+from incident.models.alert import AlertRecord
 from incident.models.base import Base
 from incident.models.incident import Incident, Participant, Status, TimelineEvent
 from incident.models.operation import RolloutFollow
@@ -9,6 +10,7 @@ from incident.models.postmortem import ActionItem, PostmortemRecord, PostmortemS
 
 __all__ = [
     "ActionItem",
+    "AlertRecord",
     "Base",
     "Incident",
     "Participant",

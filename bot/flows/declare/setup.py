@@ -25,6 +25,7 @@ from bot.slack.channels import ChannelMissing
 from incident import card, registry, timeline
 from incident.declaration import channel_name
 from incident.models import Incident
+from incident.roles import is_user
 
 log = get_logger(__name__)
 
@@ -87,7 +88,9 @@ async def _step_channel(services: Services, inc: Incident) -> dict:
 
 
 async def _step_invite(services: Services, inc: Incident) -> dict:
-    users = sorted({inc.reporter_id, inc.commander_id})
+    users = sorted(u for u in {inc.reporter_id, inc.commander_id} if is_user(u))
+    if not users:  # declared by an alert: nobody to invite yet
+        return {"users": []}
     try:
         await services.slack.conversations_invite(channel=inc.channel_id, users=",".join(users))
     except SlackApiError as exc:

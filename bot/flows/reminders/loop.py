@@ -25,6 +25,7 @@ from incident import registry, reminders, timeline
 from incident.escaping import escape_mrkdwn
 from incident.models import Incident, TimelineEvent
 from incident.reminders import Due
+from incident.roles import mention
 from incident.timefmt import duration_text, utc_text
 
 log = get_logger(__name__)
@@ -128,7 +129,7 @@ async def _mention(services: Services, inc: Incident) -> str:
     """`<!subteam^ID>` pages the group; without one, the commander is the last resort."""
     handle = _group(services, inc)
     if not handle:
-        return f"<@{inc.commander_id}>"
+        return mention(inc.commander_id)
     try:
         gid = await lifecycle_service.group_id(services, handle)
     except SlackApiError as exc:
@@ -136,7 +137,7 @@ async def _mention(services: Services, inc: Incident) -> str:
         gid = None
     if gid:
         return f"<!subteam^{gid}>"
-    return f"@{handle.lstrip('@')} (group not found) <@{inc.commander_id}>"
+    return f"@{handle.lstrip('@')} (group not found) {mention(inc.commander_id)}"
 
 
 def _nth(count: int) -> str:
@@ -189,7 +190,7 @@ async def _send(services: Services, inc: Incident, due: Due) -> bool:
         return await _post(
             services,
             inc.channel_id,
-            text=f"⏰ <@{inc.commander_id}>, incident #{inc.number} has had no update since "
+            text=f"⏰ {mention(inc.commander_id)}, incident #{inc.number} has had no update since "
             f"{utc_text(due.since or inc.declared_at)} ({inc.severity} asks for one every "
             f"{duration_text(every)}). Post one with `/incident update <text>` or the card's "
             "*Post update* button.",
@@ -201,7 +202,7 @@ async def _suggest_resolving(services: Services, inc: Incident, due: Due) -> boo
     quiet = duration_text(services.policy.monitoring_window)
     text = (
         f"👀 Incident #{inc.number} has been in monitoring for {quiet} with nothing new. "
-        f"<@{inc.commander_id}>, if it is fixed, resolve it."
+        f"{mention(inc.commander_id)}, if it is fixed, resolve it."
     )
     return await _post(
         services, inc.channel_id, text=text, blocks=suggest_resolve_blocks(inc, text)

@@ -1,0 +1,149 @@
+"""What Postgres keeps of alerts (incident.models.AlertRecord) and the per-service lock that
+makes the declare-or-attach decision once, across replicas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from incident import event_kinds as K
+from incident import timeline
+from incident.alerts import FIRING, RESOLVED, Alert, bounded
+from incident.models import AlertRecord, Incident
+
+# Longer than this waiting for another request about the same service: answer 503 and let
+# Alertmanager retry (its webhook timeout is 10 s).
+LOCK_WAIT = "7s"
+
+
+async def lock_service(session: AsyncSession, service: str | None) -> None:
+    """A transaction-scoped Postgres advisory lock per service: two replicas (or two
+    notifications) about one service decide one after the other. Released at commit or
+    rollback, and with the connection if the process dies."""
+    await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+    name = f"warroom:alerts:{service or '-'}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
+
+
+async def record(
+    session: AsyncSession, alert: Alert, service: str | None, now: datetime
+) -> tuple[AlertRecord, bool]:
+    """The alert's row and whether this delivery changed it (new, or firing → resolved).
+    A repeat, or a stale `firing` arriving after the resolution, changes nothing."""
+    stmt = (
+        insert(AlertRecord)
+        .values(
+            alert_key=alert.occurrence_key,
+            source=alert.source,
+            fingerprint=alert.fingerprint,
+            status=alert.status,
+            name=alert.name,
+            summary=alert.summary,
+            service=service,
+            labels=alert.labels,
+            generator_url=alert.generator_url,
+            starts_at=alert.starts_at,
+            ends_at=alert.ends_at,
+            received_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["alert_key"])
+        .returning(AlertRecord.id)
+    )
+    new_id = (await session.execute(stmt)).scalar_one_or_none()
+    if new_id is not None:
+        row = await session.get(AlertRecord, new_id)
+        assert row is not None
+        return row, True
+    q = select(AlertRecord).where(AlertRecord.alert_key == alert.occurrence_key)
+    row = (await session.scalars(q.with_for_update())).one()
+    if row.status == alert.status or alert.status == FIRING:
+        return row, False
+    row.status = RESOLVED
+    row.ends_at = alert.ends_at
+    row.updated_at = now
+    return row, True
+
+
+async def open_incident(session: AsyncSession, service: str | None) -> Incident | None:
+    if not service:
+        return None
+    q = (
+        select(Incident)
+        .where(Incident.service == service, Incident.resolved_at.is_(None))
+        .order_by(Incident.number.desc())
+        .limit(1)
+    )
+    return (await session.scalars(q)).first()
+
+
+def event_text(row: AlertRecord) -> str:
+    what = "firing" if row.status == FIRING else "resolved"
+    summary = f": {row.summary}" if row.summary and row.summary != row.name else ""
+    return f"Alert {row.name} {what}{summary}"
+
+
+def event_data(row: AlertRecord) -> dict[str, Any]:
+    """`alert` events' data (incident.event_kinds.ALERT), from the stored row."""
+    return {
+        "source": row.source,
+        "name": row.name,
+        "status": row.status,
+        "summary": row.summary,
+        "labels": row.labels,
+        "generator_url": row.generator_url,
+        "starts_at": row.starts_at.isoformat(),
+        "ends_at": row.ends_at.isoformat() if row.ends_at else None,
+        "fingerprint": row.fingerprint,
+    }
+
+
+def event_key(row: AlertRecord) -> str:
+    return bounded(f"alert:{row.alert_key}:{row.status}")
+
+
+async def attach(
+    session: AsyncSession, row: AlertRecord, number: int, *, actor: str, now: datetime
+) -> bool:
+    """The alert on the incident's timeline, once per state; False when already there."""
+    row.incident_number = number
+    return await timeline.record(
+        session,
+        number,
+        K.ALERT,
+        at=now,
+        actor=actor,
+        text=event_text(row),
+        data=event_data(row),
+        key=event_key(row),
+    )
+
+
+async def incident_alerts(session: AsyncSession, number: int) -> list[AlertRecord]:
+    q = (
+        select(AlertRecord)
+        .where(AlertRecord.incident_number == number)
+        .order_by(AlertRecord.starts_at, AlertRecord.id)
+    )
+    return list((await session.scalars(q)).all())
+
+
+async def claim_all_resolved(session: AsyncSession, number: int, *, now: datetime) -> int | None:
+    """When no alert of the incident is firing any more: the number of its alerts, the first
+    time this state is reached with that many (the commander is asked once); else None."""
+    rows = await incident_alerts(session, number)
+    if not rows or any(r.status == FIRING for r in rows):
+        return None
+    claimed = await timeline.record(
+        session,
+        number,
+        K.ALERTS_RESOLVED,
+        at=now,
+        data={"count": len(rows)},
+        key=f"alerts_resolved:{number}:{len(rows)}",
+    )
+    return len(rows) if claimed else None
