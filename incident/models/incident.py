@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ForeignKey,
     Identity,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,6 +60,8 @@ class Incident(Base):
     service: Mapped[str | None] = mapped_column(String(80))
     # When the trouble was first seen (an alert's startsAt), if before the declaration.
     detected_at: Mapped[datetime | None]
+    # A security incident: private channel, no title announced, never on the status page.
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     events: Mapped[list[TimelineEvent]] = relationship(
         back_populates="incident", order_by="TimelineEvent.occurred_at", lazy="raise"
