@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test browser lint format bench clean
+.PHONY: run test browser alertmanager lint format bench clean
 
 $(STAMP): pyproject.toml tests/sandbox/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,15 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
 		echo "chromium not installed: the browser test will be skipped"
 
-test: $(STAMP) browser
+# The alert intake is tested against the real Alertmanager (Debian's prometheus-alertmanager),
+# installed the same way (the test runs its own on a free port); otherwise that test is skipped.
+alertmanager:
+	@command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-alertmanager >/dev/null) ; } || \
+		echo "prometheus-alertmanager not installed: the real Alertmanager test will be skipped"
+
+test: $(STAMP) browser alertmanager
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports

@@ -28,6 +28,7 @@ CONTRIBUTIONS: dict[str, str] = {
     K.ACTION: "actions",
     K.ACTION_ITEM: "action items",
     K.ESCALATION: "escalations",
+    K.PAGE: "pages",
     K.RESOLVED: "resolved",
 }
 
@@ -54,6 +55,7 @@ class Fold:
 
     initial_severity: str | None = None
     first_ack: datetime | None = None
+    first_page: datetime | None = None  # TTA counts from it (incident.escalation)
     first_mitigated: datetime | None = None
     last_resolved: datetime | None = None
     resolved_text: str | None = None
@@ -101,6 +103,8 @@ class Fold:
             self.initial_severity = self.initial_severity or data.get("severity")
         elif kind == K.ACKNOWLEDGED:
             self.first_ack = self.first_ack or at
+        elif kind == K.PAGE:
+            self.first_page = min(self.first_page or at, at)
         elif kind == K.UPDATE:
             self.update_times.append(at)
             if data.get("status"):

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Select, extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incident.models import Incident, PostmortemRecord
+from incident.escalation import time_to_acknowledge
+from incident.models import Incident, Page, PostmortemRecord
 
 Unit = Literal["day", "week", "month"]
 
@@ -33,10 +34,12 @@ class IncidentRow:
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     review_due_at: datetime | None
+    first_page_at: datetime | None = None  # the first page before the acknowledgement
 
     @property
     def tta(self) -> timedelta | None:
-        return self.acknowledged_at - self.declared_at if self.acknowledged_at else None
+        """From the first page when there was one, else from the declaration."""
+        return time_to_acknowledge(self.declared_at, self.acknowledged_at, self.first_page_at)
 
     @property
     def ttr(self) -> timedelta | None:
@@ -52,8 +55,19 @@ class TrendPoint:
     count: int
 
 
+def _first_page() -> Any:
+    """The incident's first page sent before it was acknowledged (TTA counts from it)."""
+    it = Incident.__table__
+    return (
+        select(func.min(Page.paged_at))
+        .where(Page.incident_number == it.c.number, Page.paged_at <= it.c.acknowledged_at)
+        .scalar_subquery()
+    )
+
+
 def _filtered(q: Select, f: Filters) -> Select:
     it = Incident.__table__
+    q = q.where(it.c.private.is_(False))  # a private incident is never listed nor counted
     if f.severity:
         q = q.where(it.c.severity == f.severity)
     if f.since:
@@ -77,6 +91,7 @@ async def list_incidents(
             it.c.acknowledged_at,
             it.c.resolved_at,
             pm.c.review_due_at,
+            _first_page(),
         )
         .select_from(it.outerjoin(pm, pm.c.incident_number == it.c.number))
         .order_by(it.c.declared_at.desc(), it.c.number.desc())
@@ -104,7 +119,11 @@ async def trend(session: AsyncSession, f: Filters, unit: Unit) -> list[TrendPoin
         select(
             bucket,
             it.c.severity,
-            func.avg(extract("epoch", it.c.acknowledged_at - it.c.declared_at)),
+            func.avg(
+                extract(
+                    "epoch", it.c.acknowledged_at - func.coalesce(_first_page(), it.c.declared_at)
+                )
+            ),
             func.avg(extract("epoch", it.c.resolved_at - it.c.declared_at)),
             func.count(),
         )

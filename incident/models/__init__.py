@@ -6,6 +6,7 @@ from incident.models.alert import AlertRecord
 from incident.models.base import Base
 from incident.models.incident import Incident, Participant, Status, TimelineEvent
 from incident.models.operation import RolloutFollow
+from incident.models.page import Page
 from incident.models.postmortem import ActionItem, PostmortemRecord, PostmortemSection
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "AlertRecord",
     "Base",
     "Incident",
+    "Page",
     "Participant",
     "PostmortemRecord",
     "PostmortemSection",

@@ -38,6 +38,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "conversations.info": "channels:read",
     "conversations.members": "channels:read",
     "conversations.history": "channels:history",
+    "conversations.open": "im:write",
     "conversations.replies": "channels:history",
     "pins.add": "pins:write",
     "reactions.get": "reactions:read",
@@ -49,6 +50,14 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.update": None,
     "views.push": None,
 }
+# The same methods on a private channel (`/incident declare --private`) need another scope.
+PRIVATE_CHANNEL_SCOPES = {
+    "conversations.create": "groups:write",
+    "conversations.invite": "groups:write",
+    "conversations.setTopic": "groups:write",
+    "conversations.history": "groups:history",
+}
+PRIVATE_EVENT_SCOPES = {"member_joined_channel": "groups:read"}
 # Events need a scope too, or Slack never sends them.
 EVENT_SCOPES = {
     "reaction_added": "reactions:read",
@@ -109,6 +118,7 @@ def test_events_agree(registered: dict[str, set]) -> None:
     assert registered.get("event", set()) == subscribed
     for event in subscribed:
         assert EVENT_SCOPES[event] in manifest_scopes(), event
+        assert PRIVATE_EVENT_SCOPES.get(event, EVENT_SCOPES[event]) in manifest_scopes(), event
 
 
 def test_every_card_button_and_modal_has_a_listener(registered: dict[str, set]) -> None:
@@ -138,11 +148,14 @@ def test_methods_in_the_code_need_only_declared_scopes() -> None:
     unknown = methods - set(METHOD_SCOPES)
     assert not unknown, f"add these to METHOD_SCOPES: {sorted(unknown)}"
     needed = {METHOD_SCOPES[m] for m in methods} - {None}
+    needed |= {PRIVATE_CHANNEL_SCOPES[m] for m in methods if m in PRIVATE_CHANNEL_SCOPES}
     assert needed <= manifest_scopes(), sorted(needed - manifest_scopes())
 
 
 def test_every_declared_scope_is_used() -> None:
     used = {METHOD_SCOPES[m] for m in source_methods()} | set(EVENT_SCOPES.values())
+    used |= {PRIVATE_CHANNEL_SCOPES[m] for m in source_methods() if m in PRIVATE_CHANNEL_SCOPES}
+    used |= set(PRIVATE_EVENT_SCOPES.values())
     assert manifest_scopes() - LISTENER_SCOPES <= used, sorted(manifest_scopes() - used)
 
 

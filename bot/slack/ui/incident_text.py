@@ -48,6 +48,9 @@ def _detail(e: TimelineEvent) -> str:
         return f"refused: {_clip(data.get('what'))}"
     if e.kind in (K.REMINDER, K.ESCALATION):
         return _clip(data.get("kind") or data.get("group") or "")
+    if e.kind == K.PAGE:
+        who = f"<@{data.get('ref')}>" if data.get("kind") == "user" else f"@{data.get('ref')}"
+        return _clip(f"{who} ({data.get('target')})" + (f": {e.text}" if e.text else ""))
     if e.kind == K.SETUP_FAILED:
         return _clip(f"{data.get('step')}: {data.get('error')}")
     return _clip(e.text)

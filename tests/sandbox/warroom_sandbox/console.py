@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from warroom_sandbox.console_alerts import send_alert
 from warroom_sandbox.console_follow import Follower, Output
 from warroom_sandbox.console_press import fill_view, press
 from warroom_sandbox.console_render import render_blocks, render_mrkdwn
@@ -32,6 +33,10 @@ as <person>         act as alice, bob, carol, dave or erin
 go #channel         switch channel          channels   list channels
 show                the last messages of the current channel
 say <text>          post a message here (📌 it with `pin <n>` from `show`)
+alert <service> <alertname> <severity>
+                    Alertmanager's webhook, firing (`alert checkout HighErrorRate critical`
+                    declares SEV1 and pages checkout's on-call; `warning` is offered in #alerts)
+alert resolve <service> <alertname>   the same alert resolved
 quit                leave (the sandbox's data is thrown away)
 What warroom does later (checks, a rollout's progress, its verdict) is shown when it happens."""
 
@@ -165,6 +170,8 @@ class Console:
             press(self, rest)
         elif word == "pin":
             self.pin(rest.strip())
+        elif word == "alert":
+            send_alert(self, rest)
         else:
             self.local(word, rest)
             return True

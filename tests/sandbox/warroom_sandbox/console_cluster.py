@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.adapters.catalog.model import Catalog
 from bot.adapters.catalog.store import CatalogStore
 from bot.adapters.kube import apply_set_image, load_api_client, plan_set_image
+from warroom_sandbox.console_alerts import with_alerts
 from warroom_sandbox.fake_cluster import FakeCluster, start_fake_cluster, write_kubeconfig
 from warroom_sandbox.fake_cluster.server import RunningCluster
 from warroom_sandbox.testbed import Testbed
@@ -31,16 +32,19 @@ def attach_fake_cluster(bed: Testbed) -> RunningCluster:
     # sandbox's own /healthz stands in for each service's health URL.
     bed.services.catalog = CatalogStore.of(
         Catalog.model_validate(
-            {
-                "services": [
-                    {
-                        "name": name,
-                        "health_url": f"{bed.url}/healthz",
-                        "kubernetes": {"namespace": "default", "deployment": name},
-                    }
-                    for name in DEPLOYMENTS
-                ]
-            }
+            with_alerts(
+                bed,
+                {
+                    "services": [
+                        {
+                            "name": name,
+                            "health_url": f"{bed.url}/healthz",
+                            "kubernetes": {"namespace": "default", "deployment": name},
+                        }
+                        for name in DEPLOYMENTS
+                    ]
+                },
+            )
         )
     )
     return running

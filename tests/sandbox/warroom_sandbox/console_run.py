@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from warroom_sandbox.console import BANNER, Console
+from warroom_sandbox.console_alerts import ALERTS_TOKEN
 from warroom_sandbox.console_follow import Output
 from warroom_sandbox.testbed import Testbed
 
@@ -29,7 +30,9 @@ def run_sandbox(script: str | None = None) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="warroom-sandbox-"))
     print("starting the sandbox (embedded Postgres, Redis and Slack)…", flush=True)
     # The sandbox always has a (fake) cluster: show the card's Rollback…/Scale… buttons.
-    bed = Testbed(data_dir, settings_overrides={"warroom_ops_card_buttons": True}).start()
+    # Alertmanager's token too, for the console's `alert` command (console_alerts).
+    overrides = {"warroom_ops_card_buttons": True, "warroom_alerts_token": ALERTS_TOKEN}
+    bed = Testbed(data_dir, settings_overrides=overrides).start()
     from warroom_sandbox.console_cluster import attach_fake_cluster
 
     cluster = attach_fake_cluster(bed)

@@ -1,0 +1,71 @@
+"""The escalation loop: every replica runs it, and each page still goes out once.
+
+Each tick reads, from Postgres alone, the open unacknowledged incidents whose service has an
+escalation policy and the pages already sent, asks `incident.escalation` which page is due,
+and sends it through `page.escalate`, which claims it under the incident's row lock first
+(see bot.flows.oncall.page). Ticks at the reminders' interval (`reminder_interval_s`)."""
+
+from __future__ import annotations
+
+import time
+
+from bot.background import background_task, idle
+from bot.flows.oncall import page
+from bot.flows.oncall.policy import policy_for
+from bot.logging_setup import get_logger
+from bot.services import Services
+from incident import registry
+from incident.escalation import due_page
+
+log = get_logger(__name__)
+
+MAX_SLEEP_S = 1.0
+
+
+def interval(services: Services) -> float:
+    return services.settings.reminder_interval_s
+
+
+@background_task("escalations", stops_at_idle=True)
+async def run(services: Services) -> None:
+    last = 0.0
+    while True:
+        # `reminders_paused` stops this process's paging too (the sandbox, tests).
+        if not services.reminders_paused and time.monotonic() - last >= interval(services):
+            last = time.monotonic()
+            try:
+                await tick(services)
+            except Exception as exc:  # Postgres down: the next tick picks everything up
+                log.warning("escalation tick failed", error_type=type(exc).__name__)
+        await idle(min(interval(services), MAX_SLEEP_S))
+
+
+async def tick(services: Services) -> int:
+    """Send every page due now; returns how many this replica sent."""
+    catalog = services.catalog.current
+    if catalog is None:
+        return 0
+    now = services.clock.now()
+    async with services.sessions() as session:
+        candidates = [
+            (inc, policy)
+            for inc in await registry.open_incidents(session)
+            if inc.acknowledged_at is None and (policy := policy_for(catalog, inc)) is not None
+        ]
+        sent = await page.sent_pages(session, [inc.number for inc, _ in candidates])
+    due = [
+        inc.number
+        for inc, policy in candidates
+        if due_page(
+            policy.steps,
+            sent.get(inc.number, []),
+            start=inc.declared_at,
+            acknowledged=False,
+            now=now,
+        )
+    ]
+    count = 0
+    for number in due:
+        if await page.escalate(services, number):
+            count += 1
+    return count

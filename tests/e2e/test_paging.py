@@ -1,0 +1,232 @@
+"""Paging from the catalog's escalation policies: step 1 on declare (a DM with Acknowledge and
+an invitation), the next steps when nobody acknowledges, once across replicas, stopped by the
+DM's button; `/incident oncall` and `/incident page`; handoffs and overrides."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from warroom_sandbox.testbed import Testbed
+from warroom_sandbox.testbed_second import start_second_app
+
+from bot.adapters.catalog.store import CatalogStore
+from tests.e2e.test_declare import setup_finished
+from tests.e2e.test_lifecycle import events
+
+TICK_S = 0.05
+HANDOFF_DAY = datetime(2030, 1, 7, tzinfo=UTC)  # a Monday, far from every other test's "now"
+
+
+def catalog_yaml(bed: Testbed) -> str:
+    p = bed.people
+    return f"""\
+oncall:
+  schedules:
+    platform:
+      timezone: UTC
+      rotation:
+        {{start: 2026-01-05, every: 1d, handoff: "09:00", people: [{p["carol"]}, {p["dave"]}]}}
+      overrides:
+        - {{user: {p["erin"]}, from: "2030-02-01T00:00:00Z", to: "2030-02-02T00:00:00Z"}}
+  escalations:
+    platform:
+      - {{notify: "schedule:platform", wait: 5m}}
+      - {{notify: "schedule:platform:next", wait: 10m}}
+      - {{notify: "usergroup:oncall"}}
+    handoff:
+      - {{notify: "schedule:platform", wait: 5m}}
+      - {{notify: "schedule:platform", wait: 5m}}
+services:
+  - {{name: checkout, health_url: "http://127.0.0.1:9/health", escalation: platform}}
+  - {{name: search, health_url: "http://127.0.0.1:9/health", escalation: handoff}}
+  - {{name: billing, health_url: "http://127.0.0.1:9/health"}}
+"""
+
+
+@pytest.fixture
+def paging(bed: Testbed, tmp_path: Path) -> Iterator[Testbed]:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(catalog_yaml(bed))
+    bed.services.catalog = CatalogStore.load(path)
+    bed.emulator.add_usergroup("oncall", [bed.people["bob"]])
+    old = (bed.settings.reminder_interval_s, bed.clock._offset)
+    bed.settings.reminder_interval_s = TICK_S
+    yield bed
+    bed.settings.reminder_interval_s = old[0]
+    bed.clock._offset = old[1]
+
+
+def at(bed: Testbed, instant: datetime) -> None:
+    """Move the shared clock to ``instant`` (tests put it back)."""
+    bed.clock.advance(instant - bed.clock.now())
+
+
+def settle() -> None:
+    time.sleep(20 * TICK_S + 1.0)
+
+
+def dms(bed: Testbed, user: str) -> list:
+    channels = bed.emulator.snapshot(include_calls=False)["channels"]
+    ims = [c["id"] for c in channels if c.get("is_im") and c.get("im_user") == user]
+    return [(im, m) for im in ims for m in bed.emulator.messages(im)]
+
+
+def members(bed: Testbed, channel: str) -> list[str]:
+    channels = bed.emulator.snapshot(include_calls=False)["channels"]
+    return next(c["members"] for c in channels if c["id"] == channel)
+
+
+def declare(bed: Testbed, service: str, number: int = 1) -> dict:
+    general = bed.emulator.channel_by_name("general").id
+    bed.driver.command(
+        f"declare SEV2 Checkout <errors> --service {service}",
+        user_id=bed.people["alice"],
+        channel_id=general,
+    )
+    return bed.wait_for(lambda: setup_finished(bed, number))
+
+
+def on_call_now(bed: Testbed) -> tuple[str, str]:
+    from incident.oncall import on_call, on_call_next
+
+    schedule = bed.services.catalog.current.schedules()["platform"]
+    now = bed.clock.now()
+    return on_call(schedule, now), on_call_next(schedule, now)
+
+
+def test_declare_pages_step_one_then_step_two_once_then_ack_stops_it(paging: Testbed) -> None:
+    bed = paging
+    second = start_second_app(bed)
+    try:
+        at(bed, HANDOFF_DAY + timedelta(hours=12))  # carol's or dave's day, far from a handoff
+        first, nxt = on_call_now(bed)
+        inc = declare(bed, "checkout")
+        ch = inc["channel_id"]
+        [(_, dm)] = bed.wait_for(lambda: dms(bed, first))
+        assert "You are paged" in dm.text and "&lt;errors&gt;" in dm.text
+        [button] = [e for b in dm.blocks if b["type"] == "actions" for e in b["elements"]]
+        assert button["action_id"] == "incident_ack" and button["value"] == str(inc["number"])
+        assert f"<#{ch}>" in str(dm.blocks)
+        assert first in members(bed, ch)
+        assert len(events(bed, "page")) == 1
+        settle()
+        assert not dms(bed, nxt) and len(dms(bed, first)) == 1
+        # the ordinary ack escalation is left to the policy
+        assert not events(bed, "escalation")
+
+        bed.clock.advance(timedelta(minutes=5, seconds=1))
+        bed.wait_for(lambda: dms(bed, nxt))
+        settle()
+        assert len(dms(bed, nxt)) == 1 and len(dms(bed, first)) == 1
+        assert [e["data"]["step"] for e in events(bed, "page")] == [0, 1]
+        rows = bed.rows("SELECT step, round, ref FROM pages ORDER BY id")
+        assert [(r["step"], r["ref"]) for r in rows] == [(0, first), (1, nxt)]
+
+        im2, dm2 = dms(bed, nxt)[0]
+        bed.driver.block_action(
+            "incident_ack", str(inc["number"]), user_id=nxt, channel_id=im2, message_ts=dm2.ts
+        )
+        bed.wait_for(lambda: events(bed, "acknowledged"))
+        bed.wait_for(
+            lambda: "acknowledged" in bed.emulator.message(ch, inc["card_ts"]).text.lower()
+        )
+        bed.clock.advance(timedelta(minutes=30))
+        settle()
+        assert len(events(bed, "page")) == 2
+        assert len(events(bed, "acknowledged")) == 1
+        assert not [m for m in bed.emulator.messages(ch) if "<!subteam^" in m.text]
+    finally:
+        second.stop()
+
+
+def test_the_last_step_pages_the_group_in_the_channel_and_repeats(paging: Testbed) -> None:
+    bed = paging
+    at(bed, HANDOFF_DAY + timedelta(hours=12))
+    inc = declare(bed, "checkout")
+    ch = inc["channel_id"]
+    bed.wait_for(lambda: len(events(bed, "page")) == 1)
+    bed.clock.advance(timedelta(minutes=5, seconds=1))
+    bed.wait_for(lambda: len(events(bed, "page")) == 2)
+    bed.clock.advance(timedelta(minutes=10, seconds=1))
+    bed.wait_for(lambda: len(events(bed, "page")) == 3)
+    group = bed.wait_for(lambda: [m for m in bed.emulator.messages(ch) if "<!subteam^" in m.text])
+    assert "📟" in group[0].text
+    assert bed.people["bob"] in members(bed, ch)
+    assert not dms(bed, bed.people["bob"])
+    bed.clock.advance(timedelta(minutes=5, seconds=1))
+    bed.wait_for(lambda: len(events(bed, "page")) == 4)
+    repeats = bed.wait_for(
+        lambda: [
+            m for m in bed.emulator.messages(ch) if m.text.startswith("🚨") and "repeat 1" in m.text
+        ]
+    )
+    assert "<!subteam^" in repeats[0].text
+
+
+def test_paging_across_a_handoff_pages_whoever_is_on_call_then(paging: Testbed) -> None:
+    bed = paging
+    at(bed, HANDOFF_DAY + timedelta(hours=8, minutes=58))
+    before, after = on_call_now(bed)
+    assert before != after
+    declare(bed, "search")
+    bed.wait_for(lambda: dms(bed, before))
+    bed.clock.advance(timedelta(minutes=5, seconds=1))  # 09:03: the handoff happened
+    bed.wait_for(lambda: dms(bed, after))
+    assert [r["ref"] for r in bed.rows("SELECT ref FROM pages ORDER BY id")] == [before, after]
+
+
+def test_an_override_is_paged_instead_of_the_rotation(paging: Testbed) -> None:
+    bed = paging
+    at(bed, datetime(2030, 2, 1, 12, tzinfo=UTC))
+    declare(bed, "checkout")
+    bed.wait_for(lambda: dms(bed, bed.people["erin"]))
+    assert not dms(bed, bed.people["carol"]) and not dms(bed, bed.people["dave"])
+
+
+def test_a_service_without_policy_pages_nobody(paging: Testbed) -> None:
+    bed = paging
+    declare(bed, "billing")
+    settle()
+    assert bed.rows("SELECT * FROM pages") == []
+    assert not events(bed, "page")
+
+
+def test_oncall_lists_every_schedule_with_local_times(paging: Testbed) -> None:
+    bed = paging
+    at(bed, HANDOFF_DAY + timedelta(hours=12))
+    general = bed.emulator.channel_by_name("general").id
+    first, nxt = on_call_now(bed)
+    text = bed.driver.command("oncall", user_id=bed.people["alice"], channel_id=general).json()[
+        "text"
+    ]
+    assert "*platform*" in text and f"<@{first}> is on call" in text and f"to <@{nxt}>" in text
+    handoff = int((HANDOFF_DAY + timedelta(days=1, hours=9)).timestamp())
+    assert f"<!date^{handoff}^" in text
+    text = bed.driver.command(
+        "oncall nope", user_id=bed.people["alice"], channel_id=general
+    ).json()["text"]
+    assert "no schedule `nope`" in text and "`platform`" in text
+
+
+def test_page_by_hand_sends_a_dm_with_acknowledge_and_goes_on_the_timeline(
+    paging: Testbed,
+) -> None:
+    bed = paging
+    inc = declare(bed, "billing")
+    ch = inc["channel_id"]
+    dave = bed.people["dave"]
+    bed.driver.command(
+        "page @dave the database is on fire", user_id=bed.people["alice"], channel_id=ch
+    )
+    [(_, dm)] = bed.wait_for(lambda: dms(bed, dave))
+    assert "the database is on fire" in dm.text or "the database is on fire" in str(dm.blocks)
+    assert "incident_ack" in str(dm.blocks)
+    [event] = events(bed, "page")
+    assert event["actor"] == bed.people["alice"] and event["text"] == "the database is on fire"
+    assert dave in members(bed, ch)
+    [row] = bed.rows("SELECT step, paged_by FROM pages")
+    assert row["step"] is None and row["paged_by"] == bed.people["alice"]
