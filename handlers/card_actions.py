@@ -38,6 +38,7 @@ from bot.slack.ui.card_buttons import (
 from bot.slack.ui.card_modals import (
     Names,
     commander_modal,
+    is_public,
     mentioned_users,
     read_metadata,
     resolve_modal,
@@ -284,7 +285,13 @@ def _update_rule(services: Services, sub: Submission) -> RuleOrErrors:
     if impact and untouched(sub.view, "impact", impact):
         impact = None  # shown with names, submitted as shown: the stored text stays
     return rule_of(
-        lifecycle.post_update, message, actor=sub.user, key=sub.key, status=status, impact=impact
+        lifecycle.post_update,
+        message,
+        actor=sub.user,
+        key=sub.key,
+        status=status,
+        impact=impact,
+        public=is_public(sub.values),
     )
 
 

@@ -38,6 +38,7 @@ from handlers.incident_context import incident_for_call, incident_number, is_use
 from handlers.subcommands import CommandCall, subcommand
 from incident import lifecycle, permissions, registry, timeline
 from incident.card import status_label
+from incident.declaration import take_options
 from incident.escaping import escape_mrkdwn
 from incident.lifecycle import LifecycleError
 from incident.models import Incident, Status
@@ -106,7 +107,7 @@ async def ack_command(call: CommandCall) -> None:
 
 @subcommand(
     "update",
-    "/incident update <text>",
+    "/incident update [--public] <text>",
     "post a status update (no text: a form with status and impact)",
     order=11,
 )
@@ -121,7 +122,16 @@ async def update_command(call: CommandCall) -> None:
         await call.ack()
         await open_update_modal(call.services, inc, call.trigger_id, call.channel_id)
         return
-    rule = rule_of(lifecycle.post_update, text, actor=call.user_id, key=command_key(call))
+    public = False
+    if "--public" in text.split():  # only then: take_options joins the words with spaces
+        options, text = take_options(text, flags=("--public",))
+        public = "--public" in options
+    if not text:
+        await call.ack(text="⚠️ Write the public update after `--public`.")
+        return
+    rule = rule_of(
+        lifecycle.post_update, text, actor=call.user_id, key=command_key(call), public=public
+    )
     await _run(call, inc, rule)
 
 

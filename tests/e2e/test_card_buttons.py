@@ -97,6 +97,7 @@ def test_post_update_modal_and_double_submit(bed: Testbed) -> None:
         "status",
         "message",
         "impact",
+        "public",
     ]
     values = {
         "status": {"value": {"type": "static_select", "selected_option": {"value": "identified"}}},

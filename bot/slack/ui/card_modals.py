@@ -128,9 +128,37 @@ def update_modal(
             select_input("status", "Status", options, initial),
             _text("message", "What is happening now?"),
             impact,
+            _public_checkbox(),
         ],
         names,
         {"impact": shown} if shown else None,
+    )
+
+
+PUBLIC_BLOCK = "public"
+
+
+def _public_checkbox() -> dict[str, Any]:
+    """Marks the update public: the status page and the stakeholder summaries show it."""
+    return {
+        "type": "input",
+        "block_id": PUBLIC_BLOCK,
+        "optional": True,
+        "label": plain("Public", MODAL_TITLE),
+        "element": {
+            "type": "checkboxes",
+            "action_id": "value",
+            "options": [option("Show on the public status page", "public")],
+        },
+    }
+
+
+def is_public(values: dict[str, Any]) -> bool:
+    """The update form's checkbox, ticked (a forged or missing value: not public)."""
+    element = (values.get(PUBLIC_BLOCK) or {}).get("value") or {}
+    selected = element.get("selected_options") if isinstance(element, dict) else None
+    return isinstance(selected, list) and any(
+        isinstance(o, dict) and o.get("value") == "public" for o in selected
     )
 
 
