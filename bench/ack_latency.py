@@ -1,16 +1,24 @@
 """Ack latency of `/incident declare` under load, against a bare Bolt app in the same run.
 
-Both servers run as separate processes on this machine (uvicorn + Starlette + Bolt); the
-load generator sends signed slash commands with bounded concurrency. Prints p50/p99 for
-each and the ratio warroom / bare. Targets: p99 ≤ 100 ms at 10 concurrent, ratio ≤ 1.5.
+Both servers run as separate processes on this machine (uvicorn + Starlette + Bolt). The
+client is a third process (bench/loadgen.py): pre-signed requests, keep-alive HTTP/1.1
+connections, the clock running only from the first byte written to the last byte read —
+what Slack's side of the socket sees. Rounds alternate between the two servers so both meet
+the same machine noise. Prints p50/p99 for each and the ratio warroom / bare.
 
-    python bench/ack_latency.py [--requests 300] [--concurrency 10,50]
+Why this differs from the earlier in-process client: that client (httpx, signing each
+request inside the timed span) shared its process and GIL with the Slack emulator, which
+answers warroom's post-ack Web API calls and nothing of the bare app's. So warroom's rounds
+were timed by a client that was itself slowed by warroom's Slack traffic, and every figure
+carried ~1 ms of client CPU that blurred the ratio: high at 10 concurrent, low at 1.
+
+    python bench/ack_latency.py [--requests 300] [--concurrency 1,10,50]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -18,11 +26,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from warroom_sandbox.slack_driver import SlackDriver  # noqa: E402
+from warroom_sandbox.slack_driver_transport import SendOptions  # noqa: E402
 from warroom_sandbox.slack_emulator import SlackEmulator  # noqa: E402
 from warroom_sandbox.slack_emulator.server import start_emulator  # noqa: E402
 
@@ -32,6 +42,8 @@ from bot.adapters.embedded.postgres import EmbeddedPostgres  # noqa: E402
 from bot.adapters.embedded.redis import EmbeddedRedis  # noqa: E402
 
 SECRET = "bench-secret"
+# What is sent; `--text help` measures the ack path without any work after the ack.
+TEXT = "declare SEV3 bench {tag} {i}"
 TOKEN = "xoxb-bench"
 
 
@@ -41,31 +53,51 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-async def load(
+def load(
     driver: SlackDriver, users: list[str], total: int, concurrency: int, tag: str
 ) -> list[float]:
-    sem = asyncio.Semaphore(concurrency)
-    latencies: list[float] = []
-
-    async def one(i: int) -> None:
-        async with sem:
-            started = time.perf_counter()
-            resp = await driver.acommand(
-                f"declare SEV3 bench {tag} {i}", user_id=users[i % len(users)], channel_id="CBENCH"
-            )
-            latencies.append((time.perf_counter() - started) * 1000)
-            if resp.status_code != 200:
-                raise SystemExit(f"{tag}: HTTP {resp.status_code}: {resp.text[:200]}")
-
-    await asyncio.gather(*(one(i) for i in range(total)))
-    return latencies
+    """Sign `total` declarations now, then let bench/loadgen.py send them."""
+    requests = []
+    for i in range(total):
+        prepared = driver.prepare_command(
+            TEXT.format(tag=tag, i=i), user_id=users[i % len(users)], channel_id="CBENCH"
+        )
+        headers = driver.headers_for(prepared.body, prepared.content_type, SendOptions())
+        requests.append({"body": prepared.body.decode(), "headers": headers})
+    url = urlsplit(prepared.url)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump({"path": url.path, "requests": requests}, fh)
+    try:
+        out = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "loadgen.py"),
+                str(url.hostname),
+                str(url.port),
+                fh.name,
+                str(concurrency),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+    finally:
+        os.unlink(fh.name)
+    if out.returncode != 0:
+        raise SystemExit(f"{tag}: load generator failed: {out.stderr.strip()[-300:]}")
+    return json.loads(out.stdout)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--concurrency", default="10,50")
+    parser.add_argument("--concurrency", default="1,10,50")
+    parser.add_argument("--text", default=None, help="the command text; {tag} {i} filled in")
+    parser.add_argument("--profile", help="write warroom's cProfile stats to this file")
     args = parser.parse_args()
+    global TEXT
+    TEXT = args.text or TEXT
     levels = [int(c) for c in args.concurrency.split(",")]
 
     data = Path(tempfile.mkdtemp(prefix="warroom-bench-"))
@@ -88,8 +120,12 @@ def main() -> None:
         "PORT": str(wr_port),
         "LOG_LEVEL": "WARNING",
     }
+    profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
     warroom = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT, stderr=subprocess.PIPE
+        [sys.executable, *profile, "-m", "bot.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
     )
     bare = subprocess.Popen(
         [
@@ -108,8 +144,8 @@ def main() -> None:
         wr_driver = SlackDriver(wr_url + "/slack/events", SECRET, emulator=emu)
         bare_driver = SlackDriver(bare_url + "/slack/events", SECRET, emulator=emu)
         # Warm both (Bolt's first request calls auth.test).
-        asyncio.run(load(wr_driver, users, 20, 5, "warm"))
-        asyncio.run(load(bare_driver, users, 20, 5, "warm"))
+        load(wr_driver, users, 20, 5, "warm")
+        load(bare_driver, users, 20, 5, "warm")
         time.sleep(2)  # let the warm-up declarations finish their Slack steps
         print(f"{'concurrency':>11} {'server':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
         for conc in levels:
@@ -118,8 +154,8 @@ def main() -> None:
             rounds = 3
             for r in range(rounds):
                 for name, driver in (("bare", bare_driver), ("warroom", wr_driver)):
-                    results[name] += asyncio.run(
-                        load(driver, users, args.requests // rounds, conc, f"c{conc}r{r}")
+                    results[name] += load(
+                        driver, users, args.requests // rounds, conc, f"c{conc}r{r}"
                     )
                 time.sleep(1)
             for name in ("bare", "warroom"):
@@ -134,7 +170,11 @@ def main() -> None:
     finally:
         for proc in (warroom, bare):
             proc.terminate()
-            proc.wait(20)
+        for proc in (warroom, bare):
+            try:
+                proc.wait(30)  # warroom drains its post-ack declarations first
+            except subprocess.TimeoutExpired:
+                proc.kill()
         emu_server.stop()
         rds.stop()
         pg.stop()

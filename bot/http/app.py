@@ -8,7 +8,7 @@ listener, so a listener can rely on the shape Slack documents.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -16,6 +16,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.http.bolt_speed import direct_matchers, use_prompt_acks
 from bot.logging_setup import get_logger
 from bot.services import Services
 from handlers import register_all
@@ -173,6 +174,9 @@ class WarroomApp(AsyncApp):
     def __init__(self, *, signing_secret: str, **kwargs: Any) -> None:
         super().__init__(signing_secret=signing_secret, **kwargs)
         self._warroom_secret = signing_secret
+        # Put in every request's context (`context["services"]`) here rather than by a
+        # middleware: Bolt inspects a middleware's signature on every request.
+        self.services: Services | None = None
 
     def unreadable(
         self, raw_body: bytes, headers: Mapping[str, Any], error: Exception
@@ -204,6 +208,8 @@ class WarroomApp(AsyncApp):
         if not ssl_check and (problem := malformed(req.body)):
             log.warning("malformed request refused", problem=problem)
             return BoltResponse(status=400, body={"error": "malformed request"})
+        if self.services is not None:
+            req.context["services"] = self.services
         return await super().async_dispatch(req)
 
 
@@ -213,7 +219,8 @@ def create_app(services: Services, *, signing_secret: str | None = None) -> Warr
     app = WarroomApp(
         client=services.slack,
         signing_secret=secret,
-        request_verification_enabled=True,
+        # async_dispatch checks the signature before Bolt runs; once is enough
+        request_verification_enabled=False,
         process_before_response=False,
         ignoring_self_events_enabled=True,
         # Bolt's own logger would follow the root level and log refused request bodies
@@ -221,10 +228,8 @@ def create_app(services: Services, *, signing_secret: str | None = None) -> Warr
         logger=logging.getLogger("slack_bolt.warroom"),
     )
 
-    @app.middleware
-    async def inject_services(context: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
-        context["services"] = services
-        return await next()
-
+    app.services = services
     register_all(app, services)
+    use_prompt_acks(app)
+    direct_matchers(app)
     return app
