@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     catalog_file: Path | None = None
     # How often the reminder scheduler looks for lapsed deadlines.
     reminder_interval_s: float = Field(default=15, gt=0)
+    # After resolution: run the service's checks every interval for the window (0: no watch).
+    warroom_watch_window_min: float = Field(default=30, ge=0, allow_inf_nan=False)
+    warroom_watch_interval_min: float = Field(default=5, gt=0, allow_inf_nan=False)
 
     # -- operations ----------------------------------------------------------------------
     kubeconfig: str | None = None

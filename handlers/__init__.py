@@ -9,12 +9,14 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
 from handlers import (
+    aftercare,
     alerts,
     card_actions,
     changes,
     commands,
     declare,
     lifecycle,
+    oncall,
     operations,
     operations_card,
     postmortem,
@@ -23,11 +25,13 @@ from handlers import (
 
 
 def register_all(app: AsyncApp, services: Services) -> None:
+    aftercare.register(app, services)
     alerts.register(app, services)
     card_actions.register(app, services)
     commands.register(app, services)
     declare.register(app, services)
     lifecycle.register(app, services)
+    oncall.register(app, services)
     operations.register(app, services)
     operations_card.register(app, services)
     changes.register(app, services)

@@ -33,7 +33,7 @@ def responder(call: CommandCall) -> Callable[[str], Awaitable[None]]:
 
 @subcommand(
     "declare",
-    "/incident declare [SEV1-4|P0-2] <title> [--service <name>]",
+    "/incident declare [SEV1-4|P0-2] <title> [--service <name>] [--private]",
     "declare an incident (no title: open the form)",
     order=1,
 )
@@ -74,6 +74,7 @@ async def declare_command(call: CommandCall) -> None:
         key=f"cmd:{call.delivery_key}",
         notify=responder(call),
         service=decl.service,
+        private=decl.private,
     )
 
 
@@ -125,7 +126,14 @@ async def handle_declare_submission(ack: Any, body: dict, view: dict, context: d
         impact=impact,
         key=f"view:{view['id']}",
         notify=notify,
+        private=_checked(values, "private"),
     )
+
+
+def _checked(values: dict[str, Any], block_id: str) -> bool:
+    """A checkboxes input: ticked when its option is among the selected ones."""
+    chosen = ((values.get(block_id) or {}).get("value") or {}).get("selected_options") or []
+    return any(isinstance(o, dict) and o.get("value") == block_id for o in chosen)
 
 
 def register(app: AsyncApp, services: Services) -> None:

@@ -18,6 +18,7 @@ from incident import event_kinds as K
 from incident.escaping import escape_mrkdwn
 from incident.models import Incident
 from incident.postmortem_render import slack_summary
+from incident.private import participants
 from incident.timefmt import utc_text
 
 MAX_CAUSE_CHARS = 2000
@@ -137,6 +138,15 @@ async def postmortem_command(call: CommandCall) -> None:
     inc = await incident_for_call(call)
     if inc is None:
         return
+    if inc.private:
+        async with s.sessions() as session:
+            allowed = call.user_id in await participants(session, inc)
+        if not allowed:
+            await call.ack(
+                text=f"🔒 Incident #{inc.number} is private: only its participants "
+                "see its post-mortem."
+            )
+            return
     pm = await load_postmortem(s, inc.number)
     if pm is None:
         await call.ack(text=f"There is no incident #{inc.number}.")

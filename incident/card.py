@@ -145,6 +145,11 @@ def topic(incident: Incident) -> str:
 
 
 def announcement(incident: Incident) -> str:
+    if incident.private:  # only that it exists: no title, no channel, no names
+        return (
+            f"🔒 A private *{incident.severity}* incident #{incident.number} was declared. "
+            "Only the people involved are invited."
+        )
     channel = f"<#{incident.channel_id}>" if incident.channel_id else "(channel pending)"
     return (
         f"🚨 *{incident.severity}* incident #{incident.number} declared: "

@@ -24,6 +24,7 @@ class Declaration:
     title: str
     severity: str
     service: str | None = None
+    private: bool = False  # a security incident: `--private`
 
 
 def clean_title(raw: str) -> str:
@@ -47,7 +48,7 @@ def parse_declare(
     or just `Checkout is failing` (the default severity). A severity that is typed always
     wins over the default; one that is no level (`SEV9`, `P7`) is refused, never taken into
     the title. `aliases` is the policy's table of other names for the levels."""
-    options, text = take_options(text, valued=("--service",))
+    options, text = take_options(text, valued=("--service",), flags=("--private",))
     try:
         severity, rest = split_severity(text, aliases)
     except SeverityError as exc:
@@ -56,6 +57,7 @@ def parse_declare(
         title=clean_title(rest),
         severity=severity or default_severity,
         service=options.get("--service"),
+        private="--private" in options,
     )
 
 

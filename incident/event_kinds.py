@@ -9,7 +9,7 @@ SETUP_PREFIX = (
 )
 SETUP_FAILED = "setup.failed"  # data={step, error}
 ACKNOWLEDGED = "acknowledged"
-UPDATE = "update"  # text=message, data={status?, impact?}
+UPDATE = "update"  # text=message, data={status?, impact?, public?: true (status page)}
 STATUS = "status"  # data={before, after}
 SEVERITY = "severity"  # data={before, after}
 COMMANDER = "commander"  # data={before, after}
@@ -18,8 +18,15 @@ NOTE = "note"  # text, data={cause_candidate: bool}
 PINNED = "pinned"  # a 📌'd message: actor=author, text, data={channel, ts, pinned_by}
 PARTICIPANT = "participant"  # actor=user who joined
 RESOLVED = "resolved"  # text=summary
+# back to mitigating after resolution: data={before, after, resolved_at}
+REOPENED = "reopened"
+# the watch after resolution (bot.flows.aftercare): data={outcome: passed|failed, window_min}
+AFTERCARE = "aftercare"
 REMINDER = "reminder"  # data={kind: ack|update|monitoring, due}
 ESCALATION = "escalation"  # data={deadline, group}
+# a page (incident.models.Page): actor=who paged by hand, text=message, data={target, kind,
+# ref, policy, step, round}
+PAGE = "page"
 CHECK = "check"  # data={results: [CheckResult dicts]}
 ACTION = "action"  # data={action, target, before, after, outcome, approved_by, refused_reason?}
 ACTION_ITEM = "action_item"  # text, data={owner}

@@ -165,9 +165,11 @@ async def post_update(
     status: str | None = None,
     impact: str | None = None,
     key: str | None = None,
+    public: bool = False,
 ) -> Outcome:
     """An update may also move the status and restate the impact; the one `update` event
-    carries both, as the event contract says."""
+    carries both, as the event contract says. A `public` update (data `public: true`) is
+    shown on the status page and in the stakeholder summaries."""
     _require_open(incident)
     message = clean_text(text, "update")
     if status is not None:
@@ -175,7 +177,7 @@ async def post_update(
         if status == Status.RESOLVED.value:
             raise LifecycleError("Resolve with `/incident resolve <summary>`, not with an update.")
     new_impact = clean_text(impact, "impact", required=False)
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = {"public": True} if public else {}
     changes: list[Change] = []
     if status and status != incident.status:
         data.update(status=status, status_before=incident.status)
@@ -323,3 +325,40 @@ async def resolve(
     if incident.mitigated_at is None:  # fixed without passing through mitigating
         incident.mitigated_at = now
     return Outcome(incident, [Change(K.RESOLVED, before, Status.RESOLVED.value)])
+
+
+async def reopen(
+    session: AsyncSession,
+    incident: Incident,
+    *,
+    actor: str,
+    now: datetime,
+    key: str | None = None,
+    reason: str | None = None,
+) -> Outcome:
+    """A resolved incident back to Mitigating (a check failed after resolution): open again,
+    so the card's buttons and the reminders come back. `resolved_at` is cleared, because it
+    means "resolved now"; the earlier resolution stays on the timeline. The update cadence
+    restarts from now."""
+    if incident.is_open:
+        raise LifecycleError(
+            f"Incident #{incident.number} is open ({incident.status}); nothing to reopen."
+        )
+    before = incident.status
+    after = Status.MITIGATING.value
+    data = {
+        "before": before,
+        "after": after,
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+    }
+    text = clean_text(reason, "reason", required=False)
+    if not await _claim(
+        session, incident, K.REOPENED, at=now, actor=actor, text=text, data=data, key=key
+    ):
+        return Outcome(incident, duplicate=True)
+    incident.status = after
+    incident.resolved_at = None
+    incident.last_update_at = now
+    if incident.mitigated_at is None:
+        incident.mitigated_at = now
+    return Outcome(incident, [Change(K.REOPENED, before, after)])

@@ -18,12 +18,14 @@ from incident.severity import Policy
 COMMANDER = "commander"
 SEVERITY = "severity"
 RESOLVE = "resolve"
-ACTIONS = (COMMANDER, SEVERITY, RESOLVE)
+REOPEN = "reopen"  # by default whoever may resolve (the `[allowed]` table may say otherwise)
+ACTIONS = (COMMANDER, SEVERITY, RESOLVE, REOPEN)
 DEFAULT_ROLES = ("commander", "reporter", "responders")
 WHAT = {
     COMMANDER: "change the incident commander",
     SEVERITY: "change the severity",
     RESOLVE: "resolve the incident",
+    REOPEN: "reopen the incident",
 }
 
 
@@ -34,6 +36,8 @@ class Decision:
 
 
 def roles_for(policy: Policy, action: str) -> tuple[str, ...]:
+    if action == REOPEN and not policy.allowed.get(REOPEN):
+        action = RESOLVE
     return tuple(policy.allowed.get(action) or DEFAULT_ROLES)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from incident import action_items, review
 from incident.action_items import ActionItemView
+from incident.escalation import time_to_acknowledge
 from incident.models import Incident, Participant, Status, TimelineEvent
 from incident.postmortem_detection import DetectedAlert, alerts_of, time_to_detect
 from incident.postmortem_entries import Entry
@@ -32,7 +33,7 @@ from incident.words import plural
 
 @dataclass(frozen=True, slots=True)
 class Durations:
-    tta: timedelta | None  # declared → acknowledged
+    tta: timedelta | None  # first page (else declared) → acknowledged
     ttm: timedelta | None  # declared → first mitigating/monitoring
     ttr: timedelta | None  # declared → resolved
 
@@ -180,7 +181,9 @@ def _assemble(
     )
     initial_sev = initial_sev or inc["severity"]
     durations = Durations(
-        _since(declared, acked), _since(declared, mitigated), _since(declared, resolved)
+        time_to_acknowledge(declared, acked, fold.first_page),
+        _since(declared, mitigated),
+        _since(declared, resolved),
     )
     ack_target = update_target = None
     if policy is not None:

@@ -138,6 +138,13 @@ def _escalation(_: str | None, data: Mapping[str, Any]) -> str:
     return f"Escalated to {group}" if group else "Escalated"
 
 
+def _page(text: str | None, data: Mapping[str, Any]) -> str:
+    who = mention(data.get("ref")) if data.get("kind") == "user" else f"@{data.get('ref', '')}"
+    step = f", step {data['step'] + 1}" if isinstance(data.get("step"), int) else ""
+    message = f": {text}" if text else ""
+    return f"Paged {who} ({data.get('target', '')}{step}){message}"
+
+
 def _denied(_: str | None, data: Mapping[str, Any]) -> str:
     return f"Refused {data.get('what', 'a request')}: {data.get('reason', '')}".strip()
 
@@ -162,6 +169,7 @@ _DESCRIBE: dict[str, Callable[[str | None, Mapping[str, Any]], str]] = {
     K.ACTION: _action,
     K.ACTION_ITEM: _action_item,
     K.ESCALATION: _escalation,
+    K.PAGE: _page,
     K.DENIED: _denied,
     K.ALERT: lambda text, data: text or f"Alert {data.get('name', '')} {data.get('status', '')}",
     K.ALERTS_RESOLVED: lambda _t, d: f"All {d.get('count', '')} alerts resolved; commander asked",

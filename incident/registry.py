@@ -26,6 +26,7 @@ async def create(
     now: datetime,
     service: str | None = None,
     detected_at: datetime | None = None,
+    private: bool = False,
 ) -> Incident | None:
     """Store a new incident with its `declared` event; None when `declare_key` was already
     used (the same Slack delivery arriving again, on this replica or another)."""
@@ -43,6 +44,7 @@ async def create(
             declared_at=now,
             service=service,
             detected_at=detected_at,
+            private=private,
         )
         .on_conflict_do_nothing(index_elements=["declare_key"])
         .returning(Incident.number)
@@ -62,6 +64,7 @@ async def create(
             "commander": commander_id,
             "impact": impact,
             **({"service": service} if service else {}),
+            **({"private": True} if private else {}),
         },
     )
     return await session.get(Incident, number)
@@ -115,6 +118,7 @@ async def open_incidents(session: AsyncSession) -> list[Incident]:
 def mark_step(incident: Incident, step: str, *, error: str | None = None) -> None:
     """Keep `setup` honest: a step is listed as done only once Slack confirmed it."""
     setup: dict[str, Any] = {
+        **incident.setup,  # other keys (stakeholder posts) are kept
         "done": list(incident.setup.get("done", [])),
         "failed": dict(incident.setup.get("failed", {})),
     }

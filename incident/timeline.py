@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incident.models import TimelineEvent
+from incident.models import Incident, TimelineEvent
 
 
 async def record(
@@ -59,3 +59,17 @@ async def events(
     if limit is not None:
         q = q.limit(limit)
     return list((await session.scalars(q)).all())
+
+
+class EvidencePreserved(Exception):
+    """A private (security) incident's timeline is evidence: nothing on it is withdrawn,
+    trimmed or deleted. The message is written for the person who tried."""
+
+
+def refuse_trim(incident: Incident) -> None:
+    """Call before withdrawing or deleting any event of `incident`."""
+    if incident.private:
+        raise EvidencePreserved(
+            f"Incident #{incident.number} is a private security incident: its timeline is "
+            "preserved as evidence, so nothing is removed from it."
+        )

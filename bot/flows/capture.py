@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from bot.metrics import TIMELINE_EVENTS
 from bot.services import Services
+from bot.slack.channels import tell
 from incident import event_kinds as K
 from incident import registry, slack_text, timeline
 from incident.models import Participant, TimelineEvent
@@ -247,10 +248,19 @@ async def withdraw_pin(services: Services, event: dict[str, Any], bot_user: str)
     """Un-📌 withdraws the event (kept, hidden), unless someone else's 📌 is still there."""
     if (pin := await _pin_in_incident(services, event, bot_user)) is None:
         return
-    _, channel, ts = pin
+    number, channel, ts = pin
     if await _batchers(services).state_of(pin_key(channel, ts)) != "shown":
         return
     if await _pins_left(services, channel, ts) > 0:
+        return
+    async with services.sessions() as session:
+        inc = await registry.get(session, number)
+    try:
+        if inc is not None:
+            timeline.refuse_trim(inc)
+    except timeline.EvidencePreserved as exc:
+        if user := event.get("user"):
+            await tell(services.slack, user, channel, f"🔒 {exc} The 📌'd message stays on it.")
         return
     await _set_withdrawn(services, pin_key(channel, ts), services.clock.now())
 

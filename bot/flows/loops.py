@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from bot.background import Loop
 from bot.flows import catalog_watch
+from bot.flows.aftercare import loop as aftercare
+from bot.flows.oncall import loop as escalations
 from bot.flows.operations import watch as rollout_watch
 from bot.flows.reminders import loop as reminders
 from bot.flows.reminders import review
 
 LOOPS: tuple[Loop, ...] = (
     reminders.run,
+    escalations.run,
     review.review_reminder_loop,
     rollout_watch.run,
     catalog_watch.catalog_watch_loop,
+    aftercare.run,
 )

@@ -44,8 +44,9 @@ IN_PROCESS_GRACE = ShutdownConfig(grace_s=2.0)
 def extra_routes() -> list[ExtraRoutes]:
     from bot.web.alerts import alert_routes
     from bot.web.routes import postmortem_routes
+    from bot.web.status_page import status_routes
 
-    return [postmortem_routes, alert_routes]
+    return [postmortem_routes, alert_routes, status_routes]
 
 
 def build_asgi(

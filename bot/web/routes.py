@@ -29,6 +29,7 @@ from bot.web.auth import Access, authorize
 from bot.web.html import error_page, html_response, json_error, with_headers
 from bot.web.list_page import render_list
 from bot.web.postmortem_page import render_postmortem
+from bot.web.private import require_participant
 from incident import postmortem_stats
 from incident.models import Incident
 from incident.numbers import parse_count
@@ -142,6 +143,7 @@ def postmortem_routes(services: Services) -> list[Route]:
     async def document_page(request: Request) -> Response:
         number = _number(request)
         grant = access(request, number)
+        await require_participant(services, grant, number)
         pm = await load_postmortem(services, number)
         if pm is None:
             raise _not_found(number)
@@ -158,7 +160,7 @@ def postmortem_routes(services: Services) -> list[Route]:
 
     async def markdown(request: Request) -> Response:
         number = _number(request)
-        access(request, number)
+        await require_participant(services, access(request, number), number)
         pm = await load_postmortem(services, number)
         if pm is None:
             raise _not_found(number)
@@ -174,7 +176,7 @@ def postmortem_routes(services: Services) -> list[Route]:
 
     async def api_incident(request: Request) -> Response:
         number = _number(request)
-        access(request, number)
+        await require_participant(services, access(request, number), number)
         pm = await load_postmortem(services, number)
         if pm is None:
             return json_error(404, "not_found", f"There is no incident #{number}.")
@@ -189,6 +191,7 @@ def postmortem_routes(services: Services) -> list[Route]:
         form = await _form(request)
         token = form.get("t", "")
         who = access(request, number, token)
+        await require_participant(services, who, number)
         version_text = form.get("version", "")
         try:
             version = datetime.fromisoformat(version_text) if version_text else None

@@ -101,7 +101,10 @@ def _resolve_references(catalog: Catalog) -> tuple[Catalog, list[tuple[Loc, str]
     problems += _duplicates("services", [s.name for s in catalog.services])
     problems += _duplicates("clusters", [c.name for c in catalog.clusters])
     problems += _oncall_references(catalog)
+    if catalog.security is not None:
+        problems += catalog.security.problems(list(catalog.oncall.schedules))
     problems += _duplicates("status_pages", [p.name for p in catalog.status_pages])
+    problems += catalog.stakeholders.problems(catalog.names)
     pages = [p.name for p in catalog.status_pages]
     for index, service in enumerate(catalog.services):
         for at, name in enumerate(service.depends_on):

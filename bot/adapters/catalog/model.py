@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.adapters.catalog.sections import AlertRule, AlertsSection, OncallSection
+from bot.adapters.catalog.security import Security
+from bot.adapters.catalog.stakeholders import Stakeholders
 from bot.adapters.catalog.status_pages import StatusPage
 from incident.oncall import EscalationPolicy, Schedule
 
@@ -162,6 +164,8 @@ class Catalog(_Model):
     oncall: OncallSection = Field(default_factory=OncallSection)
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     status_pages: list[StatusPage] = Field(default_factory=list)
+    security: Security | None = None  # who a private incident invites
+    stakeholders: Stakeholders = Field(default_factory=Stakeholders)
 
     @property
     def names(self) -> list[str]:

@@ -17,7 +17,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.flows import card as incident_card
 from bot.flows.declare import adopt
+from bot.flows.declare.private import security_people
 from bot.flows.errors import is_storage_error
+from bot.flows.oncall.page import start_escalation
+from bot.flows.stakeholders import summary as stakeholder_summary
 from bot.logging_setup import get_logger
 from bot.metrics import INCIDENTS_DECLARED, SLACK_STEP_FAILURES
 from bot.services import Services
@@ -76,19 +79,24 @@ async def _step_channel(services: Services, inc: Incident) -> dict:
     for attempt in range(MAX_NAME_ATTEMPTS):
         name = channel_name(inc.number, inc.title, attempt)
         try:
-            resp = await services.slack.conversations_create(name=name, is_private=False)
+            resp = await services.slack.conversations_create(
+                name=name, is_private=bool(inc.private)
+            )
             return {"channel_id": resp["channel"]["id"], "channel_name": resp["channel"]["name"]}
         except SlackApiError as exc:
             last_error = _slack_error(exc)
             if exc.response.get("error") != "name_taken":
                 raise StepFailed(last_error) from exc
-            if attempt == 0 and (ch := await adopt.adoptable_channel(services, name)):
+            adoptable = attempt == 0 and not inc.private  # never a public one for a secret
+            if adoptable and (ch := await adopt.adoptable_channel(services, name)):
                 return {"channel_id": ch["id"], "channel_name": ch["name"], "adopted": True}
     raise StepFailed(last_error)
 
 
 async def _step_invite(services: Services, inc: Incident) -> dict:
     users = sorted(u for u in {inc.reporter_id, inc.commander_id} if is_user(u))
+    if inc.private:  # and the security people, nobody else
+        users = sorted({*users, *await security_people(services, services.clock.now())})
     if not users:  # declared by an alert: nobody to invite yet
         return {"users": []}
     try:
@@ -280,6 +288,7 @@ async def declare_incident(
     notify: Callable[[str], Awaitable[object]],
     service: str | None = None,
     detected_at: datetime | None = None,
+    private: bool = False,
 ) -> Incident | None:
     """Store the incident, then do the Slack steps; the declarer hears the outcome either way.
     A redelivery of the same request (same key) does nothing and says nothing. ``service`` is
@@ -313,6 +322,7 @@ async def declare_incident(
             now=services.clock.now(),
             service=service,
             detected_at=detected_at,
+            private=private,
         )
     if inc is None:
         return None
@@ -331,6 +341,13 @@ async def declare_incident(
         await notify(interrupted_message(inc))
         return inc
     await notify(outcome_message(services, outcome))
+    await start_escalation(services, outcome.incident)  # never raises: failures are logged
+    if problems := await stakeholder_summary.refresh(services, inc.number):
+        await notify(
+            f"⚠️ Incident #{inc.number} is declared, but Slack refused to "
+            + "; ".join(problems)
+            + "."
+        )
     return outcome.incident
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.adapters.locks import LockUnavailable
 from bot.flows import card as incident_card
 from bot.flows.postmortem import delivery as postmortem_delivery
+from bot.flows.stakeholders import summary as stakeholder_summary
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack import usergroups
@@ -276,7 +277,8 @@ def announcement(outcome: Outcome, actor: str) -> str | None:
     """#incidents hears about an escalation to SEV1 and about resolution."""
     inc = outcome.incident
     where = f" <#{inc.channel_id}>" if inc.channel_id else ""
-    title = escape_mrkdwn(inc.title)
+    # a private incident's title stays in its channel
+    title = "(private incident)" if inc.private else escape_mrkdwn(inc.title)
     if (sev := outcome.change(K.SEVERITY)) and sev.after == "SEV1":
         return (
             f"🔺 Incident #{inc.number} raised to *SEV1* (was {sev.before}) by <@{actor}>: "
@@ -305,6 +307,8 @@ async def follow_up(services: Services, applied: Applied, actor: str) -> None:
         await _announce(services, text, problems)
     if outcome.change(K.RESOLVED):
         await _postmortem(services, inc.number, problems)
+    if stakeholder_summary.concerns({c.kind for c in outcome.changes}):
+        problems += await stakeholder_summary.refresh(services, inc.number)
     if problems:
         log.warning("lifecycle follow-up incomplete", incident=inc.number, problems=problems)
 

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 
 from bot.background import background_task, idle
 from bot.flows.lifecycle import service as lifecycle_service
+from bot.flows.oncall.policy import pages_incident
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack.channels import ChannelMissing
@@ -64,7 +65,13 @@ async def tick(services: Services) -> int:
                 if inc.status == "monitoring"
                 else []
             )
-            found += [(inc, d) for d in reminders.due_reminders(inc, events, services.policy, now)]
+            # an escalation policy pages this incident: the ack escalation is its job
+            paged = pages_incident(services, inc)
+            found += [
+                (inc, d)
+                for d in reminders.due_reminders(inc, events, services.policy, now)
+                if not (paged and d.kind == reminders.ACK)
+            ]
         if not found:
             return 0
         taken = set(
@@ -167,22 +174,23 @@ async def _announce(services: Services, text: str) -> bool:
 async def _send(services: Services, inc: Incident, due: Due) -> bool:
     """True when at least one message reached Slack."""
     now = services.clock.now()
-    title = escape_mrkdwn(inc.title)
+    # a private incident's title stays in its channel
+    title = "(private incident)" if inc.private else escape_mrkdwn(inc.title)
     if due.kind == reminders.ACK:
-        mention = await _mention(services, inc)
+        who = await _mention(services, inc)
         late = duration_text(now - inc.declared_at)
         where = f" <#{inc.channel_id}>" if inc.channel_id else ""
         in_channel = await _post(
             services,
             inc.channel_id,
             text=f"🚨 Incident #{inc.number} ({inc.severity}) is still not acknowledged, {late} "
-            f"after it was declared{_nth(due.count)}. {mention} please respond: press "
+            f"after it was declared{_nth(due.count)}. {who} please respond: press "
             "*Acknowledge* on the card or run `/incident ack`.",
         )
         announced = await _announce(
             services,
             f"🚨 Escalation{_nth(due.count)}: {inc.severity} incident #{inc.number} *{title}*"
-            f"{where} has not been acknowledged for {late}. {mention}",
+            f"{where} has not been acknowledged for {late}. {who}",
         )
         return in_channel or announced
     if due.kind == reminders.UPDATE:

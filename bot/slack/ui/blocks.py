@@ -101,6 +101,23 @@ def declare_modal(
                 hint="Who is affected, and how?",
             ),
             user_input("commander", "Incident commander", commander),
+            {
+                "type": "input",
+                "block_id": "private",
+                "optional": True,
+                "label": plain("Security"),
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [
+                        option(
+                            "Private security incident",
+                            "private",
+                            "Private channel, no title announced, not on the status page",
+                        )
+                    ],
+                },
+            },
         ],
     }
 
