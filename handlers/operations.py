@@ -14,12 +14,11 @@ from slack_bolt.async_app import AsyncApp
 from bot.adapters import kube as kube_ops
 from bot.adapters.locks import LockUnavailable
 from bot.flows.checks.run import run_and_post, select_services
-from bot.flows.operations import policy
+from bot.flows.operations import pending, policy
 from bot.flows.operations.cancel import cancel_text
 from bot.flows.operations.errors import OpsError
 from bot.flows.operations.execute import execute
 from bot.flows.operations.plan import Located, history, locate, propose
-from bot.flows.operations.request import Request
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack.ui import operations as ui
@@ -111,6 +110,7 @@ async def _propose(call: CommandCall, action: str, parsed: dict[str, Any], args:
     await call.ack()
     try:
         planned = await propose(call.services, inc.number, call.user_id, action, where, args)
+        plan_id = await pending.keep(call.services, planned.request)
     except (kube_ops.KubeError, OpsError) as exc:
         await _say(call, f"⚠️ {escape_mrkdwn(str(exc))}")
         return
@@ -118,11 +118,10 @@ async def _propose(call: CommandCall, action: str, parsed: dict[str, Any], args:
         log.error("ops plan failed", action=action, error_type=type(exc).__name__)
         await _say(call, f"⚠️ Could not plan the {action}: {type(exc).__name__}.")
         return
-    req = planned.request
     await _say(
         call,
         ui.confirmation_text(planned.text, dry_run=planned.dry_run),
-        ui.confirmation_blocks(planned.text, req.to_value(), req.action, dry_run=planned.dry_run),
+        ui.confirmation_blocks(planned.text, plan_id, action, dry_run=planned.dry_run),
     )
 
 
@@ -226,8 +225,8 @@ async def on_confirm(ack: Any, body: dict, respond: Any, context: dict) -> None:
     except LockUnavailable:
         await _reply(respond, "⚠️ Redis is unreachable; nothing was done.", replace=False)
         return
-    try:
-        req = Request.from_value(action.get("value") or "")
+    try:  # the button carries only the plan's id (`pending`); the plan is read back here
+        req = await pending.load(services, str(action.get("value") or ""))
     except OpsError as exc:
         await _reply(respond, f"⚠️ {escape_mrkdwn(str(exc))}", replace=False)
         return
@@ -249,7 +248,19 @@ async def on_cancel(ack: Any, body: dict, respond: Any, context: dict) -> None:
     await ack()
     services: Services = context["services"]
     try:
-        req = Request.from_value(_action(body).get("value") or "")
+        req = await pending.load(services, str(_action(body).get("value") or ""))
+    except pending.PlanExpired:
+        # the plan (and so its target) is gone; only the timeline can say whether it ran
+        await _reply(
+            respond,
+            "This plan has expired, so nothing more can come of it; whether it was confirmed "
+            "earlier is in the incident's timeline.",
+            replace=True,
+        )
+        return
+    except pending.PlanUnreachable as exc:
+        await _reply(respond, f"⚠️ {exc}", replace=False)
+        return
     except OpsError:
         await _reply(respond, "Cancelled: no operation was made.", replace=True)
         return

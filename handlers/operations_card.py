@@ -14,7 +14,7 @@ from bot.adapters import kube as kube_ops
 from bot.flows.checks.run import run_and_post, select_services
 from bot.flows.errors import user_message
 from bot.flows.lifecycle import service as lifecycle_service
-from bot.flows.operations import policy
+from bot.flows.operations import pending, policy
 from bot.flows.operations.errors import OpsError
 from bot.flows.operations.plan import Located, deployment_choices, propose
 from bot.logging_setup import get_logger
@@ -192,6 +192,7 @@ async def ask_to_confirm(
         inc = await lifecycle_service.precheck(services, number, user, None)
         channel = channel or inc.channel_id
         planned = await propose(services, inc.number, user, action, where, args)
+        plan_id = await pending.keep(services, planned.request)  # the buttons carry its id
     except (kube_ops.KubeError, OpsError) as exc:
         await tell(services, user, channel, f"⚠️ {exc}")
         return
@@ -199,11 +200,8 @@ async def ask_to_confirm(
         log.error("ops card plan failed", action=action, error_type=type(exc).__name__)
         await tell(services, user, channel, user_message(exc))
         return
-    req = planned.request
     text = ui.confirmation_text(planned.text, dry_run=planned.dry_run)
-    blocks = ui.confirmation_blocks(
-        planned.text, req.to_value(), req.action, dry_run=planned.dry_run
-    )
+    blocks = ui.confirmation_blocks(planned.text, plan_id, action, dry_run=planned.dry_run)
     if channel:
         try:
             await services.slack.chat_postEphemeral(

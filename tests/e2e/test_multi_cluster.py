@@ -103,7 +103,7 @@ def test_rollback_reaches_only_the_named_cluster(bed: Testbed, two: dict[str, Fa
     seen = len(bed.emulator.responses())
     ephemeral(bed, "rollback api-west", channel)
     value = confirm_value(bed, seen)
-    assert json.loads(value)["c"] == "west"
+    assert len(value) <= 64  # a plan id; the plan itself is kept server-side
     planned = bed.wait_for(
         lambda: [r.body["text"] for r in bed.emulator.responses()[seen:] if r.body.get("blocks")]
     )

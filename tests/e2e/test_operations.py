@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,8 +83,7 @@ def test_rollback_end_to_end(bed: Testbed, cluster: FakeCluster) -> None:
 
     bed.driver.command(f"rollback api -n {NS}", user_id=alice, channel_id=channel)
     value = confirm_value(bed)
-    shown = json.loads(value)
-    assert shown["a"] == "rollback" and shown["b"]["images"] == {"app": "img:v2"}
+    assert len(value) <= 64 and "{" not in value  # the plan's id; the plan stays server-side
     assert "img:v2" in texts(bed) and "img:v1" in texts(bed)
     assert image_of(cluster) == "img:v2"  # nothing changes before Confirm
 

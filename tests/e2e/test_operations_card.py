@@ -82,7 +82,7 @@ def test_rollback_from_the_card(
     eph, value = confirm_ephemeral(bed)
     assert eph.channel == inc["channel_id"] and eph.source == "chat.postEphemeral"
     assert "img:v2" in eph.text and "img:v1" in eph.text
-    assert json.loads(value)["a"] == "rollback"
+    assert "Roll back" in eph.text and len(value) <= 64  # the buttons carry the plan's id
     assert image_of(cluster) == "img:v2"  # nothing changes before Confirm
 
     bed.driver.block_action(

@@ -3,7 +3,6 @@ the verdict once and records the outcome once."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from warroom_sandbox.slack_driver import SlackDriver
@@ -61,14 +60,14 @@ def scenario_rollout_follow_resumed(world: World, trials: int) -> Tally:
                 seen = len(world.emulator.responses())
                 driver.command(f"rollback {name} -n {NS}", user_id=alice, channel_id=channel)
                 value = world.bed.wait_for(lambda s=seen: confirm_value(world, None, s), timeout=20)
-                request_id = json.loads(value)["id"]
                 driver.block_action("ops_confirm", value=value, user_id=alice, channel_id=channel)
-                world.bed.wait_for(
-                    lambda r=request_id: world.bed.rows(
-                        "SELECT 1 FROM rollout_follows WHERE request_id = :r", r=r
+                follow = world.bed.wait_for(
+                    lambda n=inc["number"]: world.bed.rows(
+                        "SELECT request_id FROM rollout_follows WHERE incident_number = :n", n=n
                     ),
                     timeout=20,
                 )
+                request_id = follow[0]["request_id"]
                 stopped_mid_rollout = _image(world, name) == "img:v1" and not _finals(
                     world, request_id
                 )

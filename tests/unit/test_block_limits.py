@@ -107,8 +107,28 @@ def test_operation_modals_fit(n: int) -> None:
 
 def test_operation_messages_fit() -> None:
     plan = escape_mrkdwn(HOSTILE) * 3
-    blocks = ui_ops.confirmation_blocks(plan, '{"a":"rollback"}', "rollback", dry_run=True)
+    plan_id = "A" * 16  # the buttons carry the kept plan's id, never the plan
+    blocks = ui_ops.confirmation_blocks(plan, plan_id, "rollback", dry_run=True)
     _message(ui_ops.confirmation_text(plan, dry_run=True), blocks)
+    values = [el["value"] for b in blocks for el in b.get("elements") or [] if "value" in el]
+    assert values == [plan_id, plan_id]
+
+
+def test_operation_modals_number_boxes() -> None:
+    """Rollback's revision and Scale's replicas are the one whole-number box, optional only
+    for the revision (the previous one by default); a revision starts at 1, replicas at 0."""
+    inc = _incident()
+    boxes = {
+        b["block_id"]: b
+        for build in (ui_ops.rollback_modal, ui_ops.scale_modal)
+        for b in build(inc, "C1", _choices(1), None)["blocks"]
+        if b.get("block_id") in ("revision", "replicas")
+    }
+    assert boxes["revision"]["optional"] is True and "optional" not in boxes["replicas"]
+    for block_id, minimum in (("revision", "1"), ("replicas", "0")):
+        element = boxes[block_id]["element"]
+        assert element["type"] == "number_input" and element["action_id"] == "value"
+        assert element["min_value"] == minimum and element["is_decimal_allowed"] is False
 
 
 def test_incident_texts_fit() -> None:

@@ -1,13 +1,14 @@
-"""What a Confirm button carries (enough to re-plan and check nothing moved meanwhile), and
-what its press gets back.
+"""A planned operation (enough to re-plan and check nothing moved meanwhile), and what its
+Confirm press gets back.
 
-The value goes to Slack and comes back on the press, so its shape is a contract with every
-Confirm button already posted (and with rollout follows stored in Postgres): keep the keys.
+The plan is kept server-side (`pending`) and the Confirm/Cancel buttons carry only its id: a
+plan is unbounded (names, images, containers) and Slack caps a button value at 2,000. Its
+dict shape is a contract with plans already kept and with rollout follows stored in Postgres
+(`RolloutFollow.request`): keep the keys.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,9 +45,6 @@ class Request:
     def what(self) -> str:
         return f"{self.action} {self.target}"
 
-    def to_value(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"))
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "a": self.action,
@@ -59,13 +57,6 @@ class Request:
             "id": self.nonce,
             **({"c": self.cluster} if self.cluster else {}),
         }
-
-    @classmethod
-    def from_value(cls, raw: str) -> Request:
-        try:
-            return cls.from_dict(json.loads(raw))
-        except ValueError as exc:
-            raise OpsError("This button does not describe an operation; nothing was done.") from exc
 
     @classmethod
     def from_dict(cls, v: Any) -> Request:

@@ -69,16 +69,18 @@ def confirmation_text(plan_text: str, *, dry_run: bool) -> str:
 
 
 def confirmation_blocks(
-    plan_text: str, value: str, action: str, *, dry_run: bool
+    plan_text: str, plan_id: str, action: str, *, dry_run: bool
 ) -> list[dict[str, Any]]:
-    """The plan and its Confirm/Cancel; both buttons carry the request (`value`)."""
+    """The plan and its Confirm/Cancel. Both buttons carry only the id of the plan kept
+    server-side (`bot.flows.operations.pending`): a plan is unbounded, a button value is
+    not (2,000)."""
     head = "🧪 *Dry run* — nothing will be changed.\n" if dry_run else ""
     return [
         mrkdwn_section(head + plan_text),
         actions(
             CONFIRM,
-            button(CONFIRM, "Confirm", value, style="danger" if action != "scale" else "primary"),
-            button(CANCEL, "Cancel", value),
+            button(CONFIRM, "Confirm", plan_id, style="danger" if action != "scale" else "primary"),
+            button(CANCEL, "Cancel", plan_id),
         ),
     ]
 
@@ -185,6 +187,26 @@ def target_blocks(choices: Sequence[Choice], note: str | None) -> list[dict[str,
     ]
 
 
+def count_input(
+    block_id: str, label: str, *, minimum: int, optional: bool = False
+) -> dict[str, Any]:
+    """A whole-number box (a revision, a number of replicas) that `view_value` reads back."""
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": {
+            "type": "number_input",
+            "action_id": "value",
+            "is_decimal_allowed": False,
+            "min_value": str(minimum),
+        },
+    }
+    if optional:
+        block["optional"] = True
+    return block
+
+
 def _shell(callback_id: str, title: str, inc: Incident, channel: str | None) -> dict[str, Any]:
     return {
         "type": "modal",
@@ -219,18 +241,9 @@ def rollback_modal(
     view["submit"] = plain("Plan", MODAL_TITLE)
     view["blocks"] += [
         *target_blocks(choices, note),
-        {
-            "type": "input",
-            "block_id": "revision",
-            "optional": True,
-            "label": plain("To revision (default: the previous one)"),
-            "element": {
-                "type": "number_input",
-                "action_id": "value",
-                "is_decimal_allowed": False,
-                "min_value": "1",
-            },
-        },
+        count_input(
+            "revision", "To revision (default: the previous one)", minimum=1, optional=True
+        ),
     ]
     return view
 
@@ -242,16 +255,6 @@ def scale_modal(
     view["submit"] = plain("Plan", MODAL_TITLE)
     view["blocks"] += [
         *target_blocks(choices, note),
-        {
-            "type": "input",
-            "block_id": "replicas",
-            "label": plain("Replicas"),
-            "element": {
-                "type": "number_input",
-                "action_id": "value",
-                "is_decimal_allowed": False,
-                "min_value": "0",
-            },
-        },
+        count_input("replicas", "Replicas", minimum=0),
     ]
     return view
