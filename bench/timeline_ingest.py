@@ -112,12 +112,15 @@ async def fire(
     return time.perf_counter() - started, latencies, statuses
 
 
-def start_replicas(count: int, env: dict[str, str]) -> list[tuple[subprocess.Popen, int]]:
+def start_replicas(
+    count: int, env: dict[str, str], profile: str | None = None
+) -> list[tuple[subprocess.Popen, int]]:
     replicas = []
-    for _ in range(count):
+    for index in range(count):
         port = free_port()
+        prof = ["-m", "cProfile", "-o", f"{profile}.{index}"] if profile else []
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"],
+            [sys.executable, *prof, "-m", "bot.cli", "serve"],
             env={**env, "PORT": str(port)},
             cwd=ROOT,
             stderr=subprocess.PIPE,
@@ -185,6 +188,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--incidents", type=int, default=20)
     parser.add_argument("--replicas", type=int, default=1, help="`warroom serve` processes")
+    parser.add_argument("--profile", help="write each replica's cProfile stats to FILE.<n>")
     parser.add_argument(
         "--duplicates", type=float, default=0.1, help="share of redeliveries and second 📌s"
     )
@@ -198,7 +202,7 @@ def run(st: BenchStores, args: argparse.Namespace) -> None:
     users, engine = st.users, st.engine
     replicas: list[tuple[subprocess.Popen, int]] = []
     try:
-        replicas = start_replicas(args.replicas, st.serve_env())
+        replicas = start_replicas(args.replicas, st.serve_env(), args.profile)
         driver = SlackDriver(
             f"http://127.0.0.1:{replicas[0][1]}/slack/events", SECRET, emulator=st.emu
         )

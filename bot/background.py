@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from bot.adapters import priority
 from bot.logging_setup import get_logger
 from bot.services import Services
 
@@ -99,6 +100,7 @@ async def _guarded(name: str, factory: TaskFactory, services: Services) -> None:
 async def _run_loop(loop: Loop, services: Services) -> None:
     ctl = _Control(cooperative=loop.stops_at_idle)
     _CONTROL.set(ctl)  # this task's own context
+    priority.can_wait()  # a loop's round gives way to Slack requests waiting for an answer
     task = asyncio.current_task()
     assert task is not None
     _CONTROLS[task] = ctl

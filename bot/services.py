@@ -21,6 +21,7 @@ from bot.adapters.locks import Locks
 from bot.clock import Clock
 from bot.config import Settings
 from bot.slack.channels import NamedChannels
+from bot.slack.client import PoliteWebClient
 from incident.severity import Policy
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ class Services:
             yield session
 
     async def close(self) -> None:
+        if isinstance(self.slack, PoliteWebClient):
+            await self.slack.close_sessions()
         await self.kube.close()
         await self.engine.dispose()
         await self.redis.aclose()

@@ -10,7 +10,14 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from bot.adapters.priority import yield_to_acks
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,8 +41,17 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
+class PoliteSession(AsyncSession):
+    """A session that, when opened by work that can wait, first lets the Slack requests
+    waiting for their answer go ahead (bot.adapters.priority)."""
+
+    async def __aenter__(self) -> PoliteSession:
+        await yield_to_acks()
+        return await super().__aenter__()
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, class_=PoliteSession)
 
 
 def alembic_config(url: str) -> Config:

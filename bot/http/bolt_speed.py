@@ -27,6 +27,8 @@ from slack_bolt.logger.messages import warning_did_not_call_ack
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.adapters.priority import answered
+
 
 class PromptAck(AsyncAck):
     """Bolt's ack, which also wakes the request waiting for it."""
@@ -38,6 +40,7 @@ class PromptAck(AsyncAck):
     async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
         response = await super().__call__(*args, **kwargs)
         self.done.set()
+        answered()  # the listener's work from here on can wait for other requests' acks
         return response
 
 

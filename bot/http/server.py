@@ -26,8 +26,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import background
+from bot.adapters import priority
 from bot.config import ShutdownConfig
 from bot.flows.loops import LOOPS
+from bot.http import priority_loop
 from bot.http.app import create_app
 from bot.http.health import health_report, liveness_report
 from bot.http.shutdown import Drain, WarroomServer, close_clients
@@ -64,7 +66,7 @@ def build_asgi(
     async def slack_events(request: Request) -> Response:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(trace_id=uuid.uuid4().hex[:16])
-        with drain.request():
+        with drain.request(), priority.answering():
             body = await request.body()
             try:
                 bolt_request = to_async_bolt_request(request, body)
@@ -161,4 +163,4 @@ def run_uvicorn(asgi: Starlette, host: str, port: int, *, log_level: str = "warn
         timeout_graceful_shutdown=int(drain.settings.grace_s),
         lifespan="on",
     )
-    asyncio.run(WarroomServer(config, drain).serve())
+    priority_loop.run(WarroomServer(config, drain).serve())

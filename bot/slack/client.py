@@ -11,7 +11,11 @@ Slack did).
 
 from __future__ import annotations
 
-from aiohttp import ClientConnectorError
+import asyncio
+import weakref
+from typing import Any
+
+from aiohttp import ClientConnectorError, ClientSession, ClientTimeout, TCPConnector
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -21,6 +25,11 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_internal_utils import _request_with_session
+
+from bot.adapters.priority import yield_to_acks
+
+KEEPALIVE_S = 4.0
 
 # Doing these twice has the effect of doing them once (or fails harmlessly: already_pinned,
 # already_in_channel).
@@ -90,8 +99,57 @@ class SafeConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
         )
 
 
+class PoliteWebClient(AsyncWebClient):
+    """Calls made by work that can wait let the Slack requests waiting for their answer go
+    first (bot.adapters.priority); a listener's calls before its ack are never held.
+
+    Calls reuse connections: without a session slack_sdk opens (and, against Slack, TLS-
+    handshakes) a new connection for every call. One session per event loop, because an
+    aiohttp session belongs to the loop that made it (tests run several)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientSession] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        await yield_to_acks()
+        return await super().api_call(api_method, **kwargs)
+
+    def _loop_session(self) -> ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)
+        if session is None or session.closed:
+            session = ClientSession(
+                timeout=ClientTimeout(total=self.timeout),
+                # idle connections are dropped before servers usually drop them (5 s)
+                connector=TCPConnector(limit=50, keepalive_timeout=KEEPALIVE_S),
+            )
+            self._sessions[loop] = session
+        return session
+
+    async def _request(self, *, http_verb: str, api_url: str, req_args: dict) -> dict[str, Any]:
+        return await _request_with_session(
+            current_session=self.session or self._loop_session(),
+            timeout=self.timeout,
+            logger=self._logger,
+            http_verb=http_verb,
+            api_url=api_url,
+            req_args=req_args,
+            retry_handlers=self.retry_handlers,
+        )
+
+    async def close_sessions(self) -> None:
+        """Close this loop's session (the others belong to loops that are gone or stop
+        themselves)."""
+        session = self._sessions.pop(asyncio.get_running_loop(), None)
+        if session is not None and not session.closed:
+            await session.close()
+
+
 def make_client(token: str, base_url: str, *, timeout: int = 10) -> AsyncWebClient:
-    return AsyncWebClient(
+    return PoliteWebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,
