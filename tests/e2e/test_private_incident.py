@@ -75,6 +75,23 @@ def test_private_channel_invites_only_the_people_involved(secure: Testbed) -> No
     assert declared_event["data"]["private"] is True
 
 
+def test_later_announcements_keep_the_private_incident_nameless(secure: Testbed) -> None:
+    bed = secure
+    inc = declare_private(bed)
+    ch = inc["channel_id"]
+    bed.driver.command("sev SEV2", user_id=bed.people["alice"], channel_id=ch)
+    bed.wait_for(lambda: incident(bed)["severity"] == "SEV2")
+    bed.driver.command("sev SEV1", user_id=bed.people["alice"], channel_id=ch)
+    bed.wait_for(lambda: any("raised to *SEV1*" in t for t in incidents_channel_texts(bed)))
+    resolve(bed, inc)
+    bed.wait_for(lambda: any("resolved" in t for t in incidents_channel_texts(bed)))
+    later = [t for t in incidents_channel_texts(bed) if "raised" in t or "resolved" in t]
+    assert later == ["🔒 Private incident #1 raised to *SEV1* (was SEV2).", later[1]]
+    assert later[1].startswith("🔒 Private incident #1 resolved")
+    for text in later:
+        assert TITLE not in text and ch not in text and "<@" not in text
+
+
 def test_the_declare_form_has_a_private_checkbox(secure: Testbed) -> None:
     bed = secure
     general = bed.emulator.channel_by_name("general").id

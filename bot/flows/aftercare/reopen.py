@@ -16,6 +16,7 @@ from bot.flows.lifecycle.service import (
     refresh_card,
     responders_group,
 )
+from bot.flows.stakeholders import summary as stakeholder_summary
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack.channels import ChannelMissing
@@ -107,5 +108,7 @@ async def follow_up(services: Services, applied: Applied, actor: str) -> None:
         await services.channels.post(name, text=announcement_text(applied))
     except (SlackApiError, ChannelMissing) as exc:
         problems.append(f"announce in #{name}: {type(exc).__name__}")
+    # stakeholders were told it was resolved; tell them it is not
+    problems += await stakeholder_summary.refresh(services, inc.number)
     if problems:
         log.warning("reopen follow-up incomplete", incident=inc.number, problems=problems)

@@ -276,9 +276,15 @@ def channel_message(outcome: Outcome, actor: str) -> str | None:
 def announcement(outcome: Outcome, actor: str) -> str | None:
     """#incidents hears about an escalation to SEV1 and about resolution."""
     inc = outcome.incident
+    if inc.private:
+        # what #incidents heard at declaration, no more: no title, channel, names or summary
+        if (sev := outcome.change(K.SEVERITY)) and sev.after == "SEV1":
+            return f"🔒 Private incident #{inc.number} raised to *SEV1* (was {sev.before})."
+        if outcome.change(K.RESOLVED):
+            return f"🔒 Private incident #{inc.number} resolved ({inc.severity})."
+        return None
     where = f" <#{inc.channel_id}>" if inc.channel_id else ""
-    # a private incident's title stays in its channel
-    title = "(private incident)" if inc.private else escape_mrkdwn(inc.title)
+    title = escape_mrkdwn(inc.title)
     if (sev := outcome.change(K.SEVERITY)) and sev.after == "SEV1":
         return (
             f"🔺 Incident #{inc.number} raised to *SEV1* (was {sev.before}) by <@{actor}>: "
