@@ -1,0 +1,54 @@
+"""The server's event loop serves a request waiting for its answer before the work that can
+wait: counted in steps, not timed, so the machine's load cannot make it pass or fail."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.adapters import priority
+from bot.http.priority_loop import PriorityEventLoop
+
+WORKERS, STEPS, ROUNDS = 50, 40, 20
+
+
+async def _scenario(mark_deferrable: bool) -> tuple[int, int]:
+    """(steps of background work run while one request took ROUNDS rounds, steps in all)."""
+    done = 0
+
+    async def background_work() -> None:
+        nonlocal done
+        if mark_deferrable:
+            priority.can_wait()
+        for _ in range(STEPS):
+            done += 1
+            await asyncio.sleep(0)
+
+    workers = [asyncio.create_task(background_work()) for _ in range(WORKERS)]
+    await asyncio.sleep(0)  # they have started
+    with priority.answering():
+        before = done
+        for _ in range(ROUNDS):
+            await asyncio.sleep(0)
+        during = done - before
+    await asyncio.gather(*workers)
+    return during, done
+
+
+def _run(mark_deferrable: bool) -> tuple[int, int]:
+    loop = PriorityEventLoop()
+    try:
+        return loop.run_until_complete(_scenario(mark_deferrable))
+    finally:
+        loop.close()
+
+
+def test_a_waiting_request_runs_ahead_of_work_that_can_wait() -> None:
+    during, total = _run(mark_deferrable=True)
+    assert during <= 2 * ROUNDS  # at most one step of background work per round
+    assert total == WORKERS * STEPS  # and all of it is done once the request is answered
+
+
+def test_other_work_is_not_held_back() -> None:
+    during, total = _run(mark_deferrable=False)
+    assert during >= WORKERS * (ROUNDS - 1)  # every worker steps each round, as asyncio does
+    assert total == WORKERS * STEPS
