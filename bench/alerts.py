@@ -154,18 +154,22 @@ def settle(engine: sa.Engine, groups: int, timeout: float = 120) -> float:
 
 
 def start_replicas(
-    st: BenchStores, catalog: Path, count_: int
+    st: BenchStores, catalog: Path, count_: int, logs: Path | None = None
 ) -> tuple[list[subprocess.Popen], list[str]]:
     env = st.serve_env(CATALOG_FILE=str(catalog), WARROOM_ALERTS_TOKEN=ALERTS_TOKEN)
+    if logs:
+        env["LOG_LEVEL"] = "DEBUG"
     procs, urls = [], []
-    for _ in range(count_):
+    for i in range(count_):
         port = free_port()
+        out = (logs / f"replica-{i}.log").open("wb") if logs else subprocess.DEVNULL
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "serve"],
                 env={**env, "PORT": str(port)},
                 cwd=ROOT,
-                stderr=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
             )
         )
         urls.append(f"http://127.0.0.1:{port}")
@@ -181,6 +185,7 @@ def main() -> None:
     parser.add_argument("--resend", type=float, default=0.3, help="share of groups resent")
     parser.add_argument("--concurrency", type=int, default=20, help="groups in flight at once")
     parser.add_argument("--replicas", type=int, default=2, help="`warroom serve` processes")
+    parser.add_argument("--logs", type=Path, help="a folder for the replicas' logs")
     args = parser.parse_args()
 
     rng = random.Random(14)
@@ -192,7 +197,9 @@ def main() -> None:
     with bench_stores("warroom-bench-alerts-") as st:
         catalog = st.data / "catalog.yml"
         write_catalog(catalog, args.groups)
-        procs, urls = start_replicas(st, catalog, args.replicas)
+        if args.logs:
+            args.logs.mkdir(parents=True, exist_ok=True)
+        procs, urls = start_replicas(st, catalog, args.replicas, args.logs)
         try:
             elapsed, statuses, sent = asyncio.run(run_load(urls, plans, args.concurrency))
             cards = settle(st.engine, args.groups)

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from bot.adapters.locks import LockUnavailable
 from bot.flows.alerts.intake import receive
+from bot.flows.alerts.store import ServiceBusy
 from bot.flows.errors import is_storage_error
 from bot.logging_setup import get_logger
 from bot.metrics import ALERTS_RECEIVED
@@ -105,9 +106,13 @@ async def _handle(
         ALERTS_RECEIVED.labels(source, "bad_request").inc()
         return json_error(400, "bad_request", str(exc))
     except Exception as exc:
-        if is_storage_error(exc) or isinstance(exc, LockUnavailable):
+        if is_storage_error(exc) or isinstance(exc, LockUnavailable | ServiceBusy):
             ALERTS_RECEIVED.labels(source, "unavailable").inc()
-            log.warning("alert intake: storage unavailable", error_type=type(exc).__name__)
+            log.warning(
+                "alert intake: storage unavailable",
+                error_type=type(exc).__name__,
+                error=str(getattr(exc, "orig", None) or exc).split("\n")[0][:200],
+            )
             resp = json_error(503, "unavailable", "Storage is unavailable; send it again.")
             resp.headers["Retry-After"] = "5"
             return resp

@@ -1,5 +1,6 @@
 """The "Declare incident" button of an alert offer (posted by a rule with `post: true`): the
-person who presses declares it, through the same path as a declaration by a rule, and becomes
+person who presses declares it, the way a rule does (bot.flows.alerts.declared: the incident
+stored under the service's lock with the alert, its Slack set-up after the commit), and becomes
 its commander. If the service has an open incident by then, the alert attaches to it instead.
 A second press (or another person's) finds the alert already declared."""
 
@@ -8,12 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.flows import card as incident_card
-from bot.flows.alerts import store
-from bot.flows.declare.setup import declare_incident
+from bot.flows.alerts import declared, store
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack.ui import alerts as ui
-from incident import registry
 from incident.alerts import FIRING
 from incident.models import AlertRecord, Incident
 from incident.severity import normalise
@@ -44,6 +43,7 @@ async def declare_offered(
         return "⚠️ This alert is not known any more; nothing was done."
     now = services.clock.now()
     refresh: Incident | None = None
+    new: int | None = None
     async with services.transaction() as session:
         await store.lock_service(session, row.service)
         row = await session.get(AlertRecord, alert_id, with_for_update=True)
@@ -55,32 +55,34 @@ async def declare_offered(
             refresh = inc
             answer = f"The service already has incident #{inc.number}; the alert is attached to it."
         else:
-            key = f"alert-offer:{alert_id}"
+            # stored under the lock with the alert; the Slack set-up after the commit
             title = " ".join((row.summary or row.name).split())
             if row.service and row.service.lower() not in title.lower():
                 title = f"{row.service}: {title}"
-            inc = await declare_incident(
-                services,
+            inc, created = await declared.store_incident(
+                session,
                 title=clip_plain(title, 150),
                 severity=severity_of(services, row.labels),
                 reporter=user,
                 commander=user,
-                impact=None,
-                key=key,
-                notify=notify,
+                key=f"alert-offer:{alert_id}",
+                now=now,
                 service=row.service,
                 detected_at=row.starts_at,
             )
             if inc is None:
-                async with services.sessions() as other:
-                    inc = await registry.by_declare_key(other, key)
-            if inc is None:
                 return "⚠️ The incident could not be declared; nothing was attached."
             await store.attach(session, row, inc.number, actor=user, now=now)
-            refresh = inc
-            answer = ""  # the declarer heard the outcome through notify
+            if created:
+                new = inc.number
+                answer = ""  # the declarer hears the outcome through notify
+            else:
+                refresh = inc
+                answer = f"This alert is already incident #{inc.number}."
         number = row.incident_number
         post = (row.post_channel, row.post_ts, row.status)
+    if new is not None:
+        await declared.set_up(services, new, notify)  # its card shows the alert
     if refresh is not None:
         async with services.sessions() as session:
             fresh = await session.get(Incident, refresh.number)

@@ -3,6 +3,10 @@ makes the declare-or-attach decision once, across replicas."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import Services
 from incident import event_kinds as K
 from incident import timeline
 from incident.alerts import FIRING, RESOLVED, Alert, bounded
@@ -18,6 +23,41 @@ from incident.models import AlertRecord, Incident
 # Longer than this waiting for another request about the same service: answer 503 and let
 # Alertmanager retry (its webhook timeout is 10 s).
 LOCK_WAIT = "7s"
+LOCK_WAIT_S = 7.0
+_POLL_FIRST_S, _POLL_MAX_S = 0.01, 0.1
+
+
+class ServiceBusy(Exception):
+    """Another request held the service's lock longer than LOCK_WAIT_S: nothing was done."""
+
+
+def _lock_name(service: str | None) -> str:
+    return f"warroom:alerts:{service or '-'}"
+
+
+@asynccontextmanager
+async def locked_transaction(
+    services: Services, service: str | None
+) -> AsyncIterator[AsyncSession]:
+    """A transaction holding the service's advisory lock (as `lock_service`), but waiting for
+    it WITHOUT a database connection: a try-lock, and while another request holds it, the
+    connection goes back to the pool and the try is made again shortly. A burst of requests
+    waiting for a few services so cannot starve the pool (and the Slack set-ups that need it).
+    Raises ServiceBusy past LOCK_WAIT_S."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    pause = _POLL_FIRST_S
+    name = _lock_name(service)
+    while True:
+        async with services.transaction() as session:
+            await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+            got = await session.scalar(select(func.pg_try_advisory_xact_lock(func.hashtext(name))))
+            if got:
+                yield session
+                return
+        if time.monotonic() + pause > deadline:
+            raise ServiceBusy(service or "-")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, _POLL_MAX_S)
 
 
 async def lock_service(session: AsyncSession, service: str | None) -> None:
@@ -25,42 +65,54 @@ async def lock_service(session: AsyncSession, service: str | None) -> None:
     notifications) about one service decide one after the other. Released at commit or
     rollback, and with the connection if the process dies."""
     await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
-    name = f"warroom:alerts:{service or '-'}"
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(_lock_name(service)))))
+
+
+async def known(session: AsyncSession, alerts: list[Alert]) -> dict[str, AlertRecord]:
+    """The rows already stored for these alerts, by occurrence key, locked: one query for a
+    whole notification (a redelivery finds them all)."""
+    keys = sorted({a.occurrence_key for a in alerts})
+    q = select(AlertRecord).where(AlertRecord.alert_key.in_(keys)).with_for_update()
+    return {row.alert_key: row for row in (await session.scalars(q)).all()}
 
 
 async def record(
-    session: AsyncSession, alert: Alert, service: str | None, now: datetime
+    session: AsyncSession,
+    alert: Alert,
+    service: str | None,
+    now: datetime,
+    stored: AlertRecord | None = None,
 ) -> tuple[AlertRecord, bool]:
     """The alert's row and whether this delivery changed it (new, or firing → resolved).
-    A repeat, or a stale `firing` arriving after the resolution, changes nothing."""
-    stmt = (
-        insert(AlertRecord)
-        .values(
-            alert_key=alert.occurrence_key,
-            source=alert.source,
-            fingerprint=alert.fingerprint,
-            status=alert.status,
-            name=alert.name,
-            summary=alert.summary,
-            service=service,
-            labels=alert.labels,
-            generator_url=alert.generator_url,
-            starts_at=alert.starts_at,
-            ends_at=alert.ends_at,
-            received_at=now,
-            updated_at=now,
+    A repeat, or a stale `firing` arriving after the resolution, changes nothing. `stored`:
+    its row when the caller read it already (`known`, under the same lock)."""
+    if stored is None:
+        stmt = (
+            insert(AlertRecord)
+            .values(
+                alert_key=alert.occurrence_key,
+                source=alert.source,
+                fingerprint=alert.fingerprint,
+                status=alert.status,
+                name=alert.name,
+                summary=alert.summary,
+                service=service,
+                labels=alert.labels,
+                generator_url=alert.generator_url,
+                starts_at=alert.starts_at,
+                ends_at=alert.ends_at,
+                received_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["alert_key"])
+            .returning(AlertRecord)
         )
-        .on_conflict_do_nothing(index_elements=["alert_key"])
-        .returning(AlertRecord.id)
-    )
-    new_id = (await session.execute(stmt)).scalar_one_or_none()
-    if new_id is not None:
-        row = await session.get(AlertRecord, new_id)
-        assert row is not None
-        return row, True
-    q = select(AlertRecord).where(AlertRecord.alert_key == alert.occurrence_key)
-    row = (await session.scalars(q.with_for_update())).one()
+        new = (await session.scalars(stmt)).one_or_none()
+        if new is not None:
+            return new, True
+        q = select(AlertRecord).where(AlertRecord.alert_key == alert.occurrence_key)
+        stored = (await session.scalars(q.with_for_update())).one()
+    row = stored
     if row.status == alert.status or alert.status == FIRING:
         return row, False
     row.status = RESOLVED

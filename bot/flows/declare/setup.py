@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flows import card as incident_card
 from bot.flows.declare import adopt
@@ -276,6 +277,42 @@ async def _soft_duplicate(
     return "pending"
 
 
+async def store_incident(
+    session: AsyncSession,
+    *,
+    title: str,
+    severity: str,
+    reporter: str,
+    commander: str,
+    key: str,
+    now: datetime,
+    service: str | None,
+    detected_at: datetime | None,
+    impact: str | None = None,
+    private: bool = False,
+) -> tuple[Incident | None, bool]:
+    """(the incident, whether this call created it). An incident already stored with this key
+    (declared by an earlier delivery) is returned as not new; None only if it vanished."""
+    inc = await registry.create(
+        session,
+        title=title,
+        severity=severity,
+        reporter_id=reporter,
+        commander_id=commander,
+        impact=impact,
+        declare_key=key,
+        now=now,
+        service=service,
+        detected_at=detected_at,
+        private=private,
+    )
+    if inc is not None:
+        INCIDENTS_DECLARED.labels(severity).inc()
+        log.info("incident declared", incident=inc.number, severity=severity, service=service)
+        return inc, True
+    return await registry.by_declare_key(session, key), False
+
+
 async def declare_incident(
     services: Services,
     *,
@@ -311,23 +348,21 @@ async def declare_incident(
         )
         return None
     async with services.transaction() as session:
-        inc = await registry.create(
+        inc, created = await store_incident(
             session,
             title=title,
             severity=severity,
-            reporter_id=reporter,
-            commander_id=commander,
-            impact=impact,
-            declare_key=key,
+            reporter=reporter,
+            commander=commander,
+            key=key,
             now=services.clock.now(),
             service=service,
             detected_at=detected_at,
+            impact=impact,
             private=private,
         )
-    if inc is None:
+    if inc is None or not created:
         return None
-    INCIDENTS_DECLARED.labels(severity).inc()
-    log.info("incident declared", incident=inc.number, severity=severity)
     try:
         outcome = await run_setup(services, inc.number)
     except Exception as exc:
@@ -340,13 +375,20 @@ async def declare_incident(
         )
         await notify(interrupted_message(inc))
         return inc
+    return await after_setup(services, outcome, notify)
+
+
+async def after_setup(
+    services: Services, outcome: SetupOutcome, notify: Callable[[str], Awaitable[object]]
+) -> Incident:
+    """What follows a declaration's Slack set-up, however it was declared: the declarer
+    hears the outcome, the on-call person is paged, stakeholders are told."""
+    number = outcome.incident.number
     await notify(outcome_message(services, outcome))
     await start_escalation(services, outcome.incident)  # never raises: failures are logged
-    if problems := await stakeholder_summary.refresh(services, inc.number):
+    if problems := await stakeholder_summary.refresh(services, number):
         await notify(
-            f"⚠️ Incident #{inc.number} is declared, but Slack refused to "
-            + "; ".join(problems)
-            + "."
+            f"⚠️ Incident #{number} is declared, but Slack refused to " + "; ".join(problems) + "."
         )
     return outcome.incident
 
