@@ -44,6 +44,7 @@ from bot.adapters.embedded.redis import EmbeddedRedis  # noqa: E402
 SECRET = "bench-secret"
 # What is sent; `--text help` measures the ack path without any work after the ack.
 TEXT = "declare SEV3 bench {tag} {i}"
+EMULATOR_NICE = 10
 TOKEN = "xoxb-bench"
 
 
@@ -51,6 +52,13 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))
     return ordered[k]
+
+
+def _normal_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except OSError:  # not allowed to raise priority: the client stays niced too
+        pass
 
 
 def load(
@@ -78,6 +86,7 @@ def load(
                 str(concurrency),
             ],
             capture_output=True,
+            preexec_fn=_normal_priority,
             text=True,
             check=False,
             timeout=600,
@@ -141,6 +150,10 @@ def main() -> None:
         wr_url, bare_url = f"http://127.0.0.1:{wr_port}", f"http://127.0.0.1:{bare_port}"
         wait_up(wr_url, warroom)
         wait_up(bare_url, bare)
+        # The emulator answers in this process's thread; Slack runs on its own machines, so
+        # here it yields the CPU to the servers under test and to the client (which resets
+        # its own priority), instead of taking warroom's post-ack calls out of warroom's time.
+        os.nice(EMULATOR_NICE)
         wr_driver = SlackDriver(wr_url + "/slack/events", SECRET, emulator=emu)
         bare_driver = SlackDriver(bare_url + "/slack/events", SECRET, emulator=emu)
         # Warm both (Bolt's first request calls auth.test).
