@@ -12,7 +12,7 @@ answers warroom's post-ack Web API calls and nothing of the bare app's. So warro
 were timed by a client that was itself slowed by warroom's Slack traffic, and every figure
 carried ~1 ms of client CPU that blurred the ratio: high at 10 concurrent, low at 1.
 
-    python bench/ack_latency.py [--requests 300] [--concurrency 1,10,50]
+    python bench/ack_latency.py [--requests 600] [--concurrency 1,10,50] [--text help]
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def load(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--concurrency", default="1,10,50")
     parser.add_argument("--text", default=None, help="the command text; {tag} {i} filled in")
     parser.add_argument("--profile", help="write warroom's cProfile stats to this file")

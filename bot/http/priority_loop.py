@@ -37,7 +37,11 @@ class _ReadyQueue:
         self._loop = loop
         self._now: collections.deque[asyncio.Handle] = collections.deque()
         self._later: collections.deque[asyncio.Handle] = collections.deque()
-        self._later_left = 0  # steps that can wait still allowed in this round
+        # what this round may still take, counted when it starts: a handle added during the
+        # round waits for the next, as in asyncio (a callback that re-adds itself every round
+        # must not crowd out the work that can wait)
+        self._now_left = 0
+        self._later_left = 0
         self._skip = asyncio.Handle(lambda: None, (), loop)
         self._skip.cancel()
 
@@ -47,19 +51,21 @@ class _ReadyQueue:
     def __len__(self) -> int:
         # `_run_once` reads the length once per round and takes that many handles
         later = len(self._later)
+        self._now_left = len(self._now)
         self._later_left = min(later, 1) if later and priority.busy() else later
-        return len(self._now) + self._later_left
+        return self._now_left + self._later_left
 
     def __bool__(self) -> bool:
         return bool(self._now) or bool(self._later)
 
     def popleft(self) -> asyncio.Handle:
-        if self._now:
+        if self._now_left > 0 and self._now:
+            self._now_left -= 1
             return self._now.popleft()
-        if self._later and self._later_left > 0:
+        if self._later_left > 0 and self._later:
             self._later_left -= 1
             return self._later.popleft()
-        return self._skip  # the round was counted before an urgent step was added
+        return self._skip
 
     def clear(self) -> None:
         self._now.clear()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,8 @@ from warroom_sandbox.testbed_second import start_second_app
 from bot.adapters.catalog.model import Catalog, Service
 from bot.adapters.catalog.store import CatalogStore
 from bot.flows.aftercare.loop import Watch
+from bot.services import Services
+from tests.e2e import loop_rounds
 from tests.e2e.test_lifecycle import declared, events, incident, incidents_channel_texts
 
 TICK_S = 0.05
@@ -75,8 +76,9 @@ def watched(bed: Testbed) -> Iterator[tuple[Testbed, Health]]:
     health.stop()
 
 
-def settle() -> None:
-    time.sleep(20 * TICK_S + 1.0)
+def settle(*services: Services, at_least_s: float = 0.3) -> None:
+    """Several whole aftercare ticks of every replica named: no round is due to come."""
+    loop_rounds.settle("aftercare", *services, at_least_s=at_least_s)
 
 
 def resolve(bed: Testbed, inc: dict, who: str = "alice") -> None:
@@ -127,7 +129,7 @@ def test_a_failure_after_resolution_offers_reopen_once(watched: tuple[Testbed, H
     [first] = bed.wait_for(lambda: watch_checks(bed), timeout=10)
     assert first["data"]["watch"] == {"round": 1, "of": 6, "failed": False}
     assert first["dedupe_key"].startswith("watch:1:") and first["dedupe_key"].endswith(":1")
-    settle()
+    settle(bed.services)
     assert not failures(bed, ch) and not passed(bed, ch)
 
     health.healthy = False
@@ -142,7 +144,7 @@ def test_a_failure_after_resolution_offers_reopen_once(watched: tuple[Testbed, H
     [record] = events(bed, "aftercare")
     assert record["data"]["outcome"] == "failed"
     bed.clock.advance(timedelta(minutes=25))
-    settle()
+    settle(bed.services)
     assert len(failures(bed, ch)) == 1 and len(events(bed, "aftercare")) == 1
     assert len(watch_checks(bed)) == 2
 
@@ -159,7 +161,7 @@ def test_a_failure_after_resolution_offers_reopen_once(watched: tuple[Testbed, H
             "aftercare_reopen", "1", user_id=alice, channel_id=ch, message_ts=msg.ts
         )
     bed.wait_for(lambda: incident(bed)["status"] == "mitigating")
-    settle()
+    settle(bed.services, at_least_s=1.0)  # and the second click's post-ack work
     row = incident(bed)
     assert row["resolved_at"] is None and row["status"] == "mitigating"
     [reopened] = events(bed, "reopened")
@@ -182,7 +184,7 @@ def test_a_clean_window_is_said_once(watched: tuple[Testbed, Health]) -> None:
     [text] = bed.wait_for(lambda: passed(bed, ch))
     assert text == "✅ 30 min after resolution: all checks passed (`web`)."
     bed.clock.advance(timedelta(minutes=20))
-    settle()
+    settle(bed.services)
     assert len(passed(bed, ch)) == 1 and not failures(bed, ch)
     [record] = events(bed, "aftercare")
     assert record["data"]["outcome"] == "passed"
@@ -200,7 +202,7 @@ def test_two_replicas_watch_once(watched: tuple[Testbed, Health]) -> None:
         resolve(bed, inc)
         step_through(bed, 6)
         bed.wait_for(lambda: passed(bed, ch))
-        settle()
+        settle(bed.services, second.services)
         assert len(passed(bed, ch)) == 1
         assert len(watch_checks(bed)) == 6 and len(events(bed, "aftercare")) == 1
     finally:
@@ -212,7 +214,7 @@ def test_no_service_no_watch(watched: tuple[Testbed, Health]) -> None:
     inc = declared(bed, title="Something odd")
     resolve(bed, inc)
     bed.clock.advance(timedelta(minutes=31))
-    settle()
+    settle(bed.services)
     assert not watch_checks(bed) and not events(bed, "aftercare")
 
 

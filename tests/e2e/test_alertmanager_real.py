@@ -159,11 +159,11 @@ def test_the_real_alertmanager_declares_attaches_resends_and_resolves(
     )
 
     # resends: repeat_interval is 2 s, and the same alerts pushed again (as Prometheus does
-    # every evaluation) are the same occurrences
+    # every evaluation) are the same occurrences; waited for: two resends delivered
     before, _ = alertmanager.webhook_sends()
     for _ in range(3):
         alertmanager.push(errors, latency)
-        time.sleep(1.5)
+        time.sleep(0.5)
     bed.wait_for(lambda: alertmanager.webhook_sends()[0] >= before + 2, timeout=20)
     assert len(incidents(bed)) == 1
     assert [(e["data"]["name"], e["data"]["status"]) for e in alert_events(bed)] == [

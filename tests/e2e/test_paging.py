@@ -4,7 +4,6 @@ DM's button; `/incident oncall` and `/incident page`; handoffs and overrides."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +13,8 @@ from warroom_sandbox.testbed import Testbed
 from warroom_sandbox.testbed_second import start_second_app
 
 from bot.adapters.catalog.store import CatalogStore
+from bot.services import Services
+from tests.e2e import loop_rounds
 from tests.e2e.test_declare import setup_finished
 from tests.e2e.test_lifecycle import events
 
@@ -65,8 +66,9 @@ def at(bed: Testbed, instant: datetime) -> None:
     bed.clock.advance(instant - bed.clock.now())
 
 
-def settle() -> None:
-    time.sleep(20 * TICK_S + 1.0)
+def settle(*services: Services) -> None:
+    """Several whole escalation ticks of every replica named: no page is due to come."""
+    loop_rounds.settle("escalations", *services)
 
 
 def dms(bed: Testbed, user: str) -> list:
@@ -113,14 +115,14 @@ def test_declare_pages_step_one_then_step_two_once_then_ack_stops_it(paging: Tes
         assert f"<#{ch}>" in str(dm.blocks)
         assert first in members(bed, ch)
         assert len(events(bed, "page")) == 1
-        settle()
+        settle(bed.services, second.services)
         assert not dms(bed, nxt) and len(dms(bed, first)) == 1
         # the ordinary ack escalation is left to the policy
         assert not events(bed, "escalation")
 
         bed.clock.advance(timedelta(minutes=5, seconds=1))
         bed.wait_for(lambda: dms(bed, nxt))
-        settle()
+        settle(bed.services, second.services)
         assert len(dms(bed, nxt)) == 1 and len(dms(bed, first)) == 1
         assert [e["data"]["step"] for e in events(bed, "page")] == [0, 1]
         rows = bed.rows("SELECT step, round, ref FROM pages ORDER BY id")
@@ -135,7 +137,7 @@ def test_declare_pages_step_one_then_step_two_once_then_ack_stops_it(paging: Tes
             lambda: "acknowledged" in bed.emulator.message(ch, inc["card_ts"]).text.lower()
         )
         bed.clock.advance(timedelta(minutes=30))
-        settle()
+        settle(bed.services, second.services)
         assert len(events(bed, "page")) == 2
         assert len(events(bed, "acknowledged")) == 1
         assert not [m for m in bed.emulator.messages(ch) if "<!subteam^" in m.text]
@@ -190,7 +192,7 @@ def test_an_override_is_paged_instead_of_the_rotation(paging: Testbed) -> None:
 def test_a_service_without_policy_pages_nobody(paging: Testbed) -> None:
     bed = paging
     declare(bed, "billing")
-    settle()
+    settle(bed.services)
     assert bed.rows("SELECT * FROM pages") == []
     assert not events(bed, "page")
 

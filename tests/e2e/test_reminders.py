@@ -11,9 +11,11 @@ import pytest
 from warroom_sandbox.testbed import Testbed
 from warroom_sandbox.testbed_second import start_second_app
 
+from bot.services import Services
 from incident import reminders
 from incident.models import Incident, TimelineEvent
 from incident.severity import DEFAULT_POLICY
+from tests.e2e import loop_rounds
 from tests.e2e.test_lifecycle import declared, events, incidents_channel_texts
 
 TICK_S = 0.05
@@ -47,9 +49,9 @@ def nudges(bed: Testbed, channel: str) -> list[str]:
     return [m.text for m in bed.emulator.messages(channel) if m.text.startswith("⏰")]
 
 
-def settle() -> None:
-    """Long enough for many ticks of every replica."""
-    time.sleep(20 * TICK_S + 1.0)
+def settle(*services: Services) -> None:
+    """Several whole reminder ticks of every replica named: nothing more is due to come."""
+    loop_rounds.settle("reminders", *services)
 
 
 def test_unacknowledged_incident_escalates_once_per_deadline(fast: Testbed) -> None:
@@ -57,7 +59,7 @@ def test_unacknowledged_incident_escalates_once_per_deadline(fast: Testbed) -> N
     inc = declared(bed, sev="SEV1")
     ch = inc["channel_id"]
     bed.clock.advance(timedelta(minutes=4))
-    settle()
+    settle(bed.services)
     assert not escalations(bed, ch)
 
     bed.clock.advance(timedelta(minutes=1, seconds=5))
@@ -65,7 +67,7 @@ def test_unacknowledged_incident_escalates_once_per_deadline(fast: Testbed) -> N
     assert f"<!subteam^{oncall_id(bed)}>" in first and "/incident ack" in first
     [loud] = bed.wait_for(lambda: announced(bed))
     assert f"<#{ch}>" in loud and f"<!subteam^{oncall_id(bed)}>" in loud
-    settle()
+    settle(bed.services)
     assert len(escalations(bed, ch)) == 1 and len(announced(bed)) == 1
     [event] = events(bed, "escalation")
     assert event["data"]["group"] == "oncall" and event["data"]["count"] == 1
@@ -80,7 +82,7 @@ def test_unacknowledged_incident_escalates_once_per_deadline(fast: Testbed) -> N
 
     bed.driver.command("ack", user_id=bed.people["alice"], channel_id=ch)
     bed.clock.advance(timedelta(minutes=5, seconds=1))
-    settle()
+    settle(bed.services)
     assert len(escalations(bed, ch)) == 2
     assert len(events(bed, "escalation")) == 2
 
@@ -93,7 +95,7 @@ def test_escalation_is_sent_once_by_two_replicas(fast: Testbed) -> None:
         ch = inc["channel_id"]
         bed.clock.advance(timedelta(minutes=5, seconds=1))
         bed.wait_for(lambda: escalations(bed, ch) and announced(bed))
-        settle()
+        settle(bed.services, second.services)
         assert len(escalations(bed, ch)) == 1
         assert len(announced(bed)) == 1
         assert len(events(bed, "escalation")) == 1
@@ -103,7 +105,7 @@ def test_escalation_is_sent_once_by_two_replicas(fast: Testbed) -> None:
             lambda: bed.rows("SELECT acknowledged_at FROM incidents")[0]["acknowledged_at"]
         )
         bed.clock.advance(timedelta(minutes=5))
-        settle()
+        settle(bed.services, second.services)
         assert len(escalations(bed, ch)) == 1
     finally:
         second.stop()
@@ -116,7 +118,7 @@ def test_a_restart_loses_no_pending_reminder(fast: Testbed) -> None:
     inc = declared(bed, sev="SEV2")
     ch = inc["channel_id"]
     bed.clock.advance(timedelta(minutes=10))
-    settle()
+    settle(first.services)
     assert not escalations(bed, ch)
     first.stop()  # deploy: the deadline passes while no replica runs
     bed.clock.advance(timedelta(minutes=6))
@@ -125,7 +127,7 @@ def test_a_restart_loses_no_pending_reminder(fast: Testbed) -> None:
     replacement = start_second_app(bed)
     try:
         bed.wait_for(lambda: escalations(bed, ch))
-        settle()
+        settle(replacement.services)
         assert len(escalations(bed, ch)) == 1
         assert len(announced(bed)) == 1
     finally:
@@ -142,14 +144,14 @@ def test_update_cadence_nudges_the_commander(fast: Testbed) -> None:
     assert (
         nudge.startswith(f"⏰ <@{alice}>, incident #1 has had no update") and "every 30m" in nudge
     )
-    settle()
+    settle(bed.services)
     assert len(nudges(bed, ch)) == 1
     [reminder] = events(bed, "reminder")
     assert reminder["data"]["kind"] == "update"
 
     bed.driver.command("update Still digging", user_id=bed.people["bob"], channel_id=ch)
     bed.clock.advance(timedelta(minutes=20))
-    settle()
+    settle(bed.services)
     assert len(nudges(bed, ch)) == 1
     bed.clock.advance(timedelta(minutes=11))
     bed.wait_for(lambda: len(nudges(bed, ch)) == 2)
@@ -161,7 +163,7 @@ def test_quiet_monitoring_suggests_resolving_with_a_button(fast: Testbed) -> Non
     ch, alice = inc["channel_id"], bed.people["alice"]
     bed.driver.command("status monitoring", user_id=alice, channel_id=ch)
     bed.clock.advance(timedelta(minutes=29))
-    settle()
+    settle(bed.services)
     assert not _suggestions(bed, ch)
     bed.clock.advance(timedelta(minutes=1, seconds=1))
     [msg] = bed.wait_for(lambda: _suggestions(bed, ch))
@@ -169,7 +171,7 @@ def test_quiet_monitoring_suggests_resolving_with_a_button(fast: Testbed) -> Non
     [resolve] = actions["elements"]
     assert resolve["action_id"] == "incident_resolve" and resolve["value"] == "1"
     assert resolve["confirm"]
-    settle()
+    settle(bed.services)
     assert len(_suggestions(bed, ch)) == 1
 
     bed.driver.block_action(
@@ -187,7 +189,7 @@ def test_a_reminder_slack_refused_is_sent_on_a_later_tick(fast: Testbed) -> None
     bed.emulator.fail("chat.postMessage", error="fatal_error", times=2)
     bed.clock.advance(timedelta(minutes=5, seconds=1))
     bed.wait_for(lambda: escalations(bed, ch))
-    settle()
+    settle(bed.services)
     assert len(escalations(bed, ch)) == 1
     assert len(events(bed, "escalation")) == 1
     failed = [c for c in bed.emulator.calls("chat.postMessage") if c.fault]

@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Starting a sandbox (a Python process, an embedded Postgres initialised from nothing, Redis)
+# is most of a run's half minute: the tests that only read what a first session prints share
+# one run, on one xdist worker.
+TOUR_LINES = [
+    "help",
+    "frobnicate",
+    "/deploy now",
+    "press Nothing",
+    "/incident declare SEV2 Checkout is failing",
+    "show",
+    "press Acknowledge",
+    "quit",
+]
+tour_group = pytest.mark.xdist_group("sandbox-tour")
+
+
+@functools.cache
+def tour() -> str:
+    """The output of one sandbox session: help, unknown input, then a declaration."""
+    with tempfile.TemporaryDirectory(prefix="warroom-sandbox-tour-") as folder:
+        return run_sandbox(TOUR_LINES, Path(folder))
 
 
 def run_sandbox(lines: list[str], tmp_path) -> str:
@@ -21,11 +48,9 @@ def run_sandbox(lines: list[str], tmp_path) -> str:
     return result.stdout
 
 
-def test_sandbox_declares_and_shows_channel_card_and_announcement(tmp_path) -> None:
-    out = run_sandbox(
-        ["/incident declare SEV2 Checkout is failing", "show", "press Acknowledge", "quit"],
-        tmp_path,
-    )
+@tour_group
+def test_sandbox_declares_and_shows_channel_card_and_announcement() -> None:
+    out = tour()
     assert "SLACK_BOT_TOKEN" in out.splitlines()[2]  # one line on switching to a real workspace
     assert "＃ channel #inc-1-checkout-is-failing created" in out
     assert "🚨 INCIDENT #1: Checkout is failing" in out
@@ -38,8 +63,9 @@ def test_sandbox_declares_and_shows_channel_card_and_announcement(tmp_path) -> N
     assert "warroom edited its message" in out  # the card, in place
 
 
-def test_sandbox_explains_unknown_input(tmp_path) -> None:
-    out = run_sandbox(["frobnicate", "/deploy now", "press Nothing", "quit"], tmp_path)
+@tour_group
+def test_sandbox_explains_unknown_input() -> None:
+    out = tour()
     assert "Not a console command" in out
     assert "Only /incident is installed here" in out
     assert "No button labelled “Nothing”" in out

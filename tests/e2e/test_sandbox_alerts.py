@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.test_sandbox import run_sandbox
+from tests.e2e.test_sandbox import run_sandbox, tour, tour_group
 
 
 def test_a_critical_alert_declares_and_resolving_asks_the_commander(tmp_path) -> None:
@@ -47,7 +47,16 @@ def test_a_warning_is_offered_in_the_alerts_channel(tmp_path) -> None:
     assert "🚨 INCIDENT #1:" in out
 
 
-def test_help_lists_the_alert_command(tmp_path) -> None:
-    out = run_sandbox(["help", "quit"], tmp_path)
+@tour_group
+def test_help_lists_the_alert_command() -> None:
+    out = tour()  # its first line is `help`
     assert "alert <service> <alertname> <severity>" in out
     assert "alert resolve <service> <alertname>" in out
+
+
+def test_nobody_acknowledges_and_the_next_person_is_paged(tmp_path) -> None:
+    out = run_sandbox(["alert checkout HighErrorRate critical", "wait 6m", "quit"], tmp_path)
+    assert "(6m later)" in out
+    paged = re.findall(r"Paging @(bob|carol) ", out)
+    assert len(paged) == 2 and set(paged) == {"bob", "carol"}, out  # step 1, then step 2
+    assert out.index("(6m later)") < out.rindex("Paging @")

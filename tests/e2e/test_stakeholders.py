@@ -41,6 +41,20 @@ def _summaries(bed: Testbed, channel: str) -> list:
     return bed.emulator.messages(channel)
 
 
+def _quiet(bed: Testbed, still_s: float = 0.6, timeout: float = 15.0) -> None:
+    """Until no Slack write has been made for `still_s`."""
+    deadline = time.monotonic() + timeout
+    seen, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = len(bed.emulator.calls("chat.postMessage")) + len(bed.emulator.calls("chat.update"))
+        if now != seen:
+            seen, since = now, time.monotonic()
+        elif time.monotonic() - since >= still_s:
+            return
+        time.sleep(0.05)
+    raise AssertionError("Slack writes never stopped")
+
+
 def _one_summary(bed: Testbed, channel: str, needle: str) -> object:
     def found() -> object:
         msgs = _summaries(bed, channel)
@@ -91,7 +105,9 @@ def test_summary_posted_once_then_edited_in_place(bed: Testbed) -> None:
     pay = _one_summary(bed, pay_ch, "resolved")
     assert pay.ts == pay_first.ts
 
-    # a redelivered command (same trigger, Slack's retry) changes and posts nothing
+    # a redelivered command (same trigger, Slack's retry) changes and posts nothing; first
+    # let the resolution's own follow-up (announcements, post-mortem) finish
+    _quiet(bed)
     edits = len(bed.emulator.calls("chat.update"))
     posts = len(bed.emulator.calls("chat.postMessage"))
     bed.driver.command(

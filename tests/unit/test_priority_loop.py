@@ -52,3 +52,41 @@ def test_other_work_is_not_held_back() -> None:
     during, total = _run(mark_deferrable=False)
     assert during >= WORKERS * (ROUNDS - 1)  # every worker steps each round, as asyncio does
     assert total == WORKERS * STEPS
+
+
+def test_work_that_can_wait_is_never_starved() -> None:
+    """A callback that re-arms itself every round (as anyio's cancel delivery does) while a
+    request waits must not keep the work that can wait from moving."""
+
+    async def scenario() -> int:
+        """Steps of background work done while the request waited."""
+        loop = asyncio.get_running_loop()
+        steps = 0
+        stop = False
+
+        def rearm() -> None:
+            if not stop:
+                loop.call_soon(rearm)
+
+        async def background_work() -> None:
+            nonlocal steps
+            priority.can_wait()
+            for _ in range(STEPS):
+                steps += 1
+                await asyncio.sleep(0)
+
+        worker = asyncio.create_task(background_work())
+        with priority.answering():
+            rearm()
+            for _ in range(3 * STEPS):
+                await asyncio.sleep(0)
+            during = steps
+            stop = True
+        await worker
+        return during
+
+    loop = PriorityEventLoop()
+    try:
+        assert loop.run_until_complete(asyncio.wait_for(scenario(), 10)) == STEPS
+    finally:
+        loop.close()

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from incident.oncall import parse_duration
 from warroom_sandbox.console_alerts import send_alert
 from warroom_sandbox.console_follow import Follower, Output
 from warroom_sandbox.console_press import fill_view, press
@@ -37,6 +38,7 @@ alert <service> <alertname> <severity>
                     Alertmanager's webhook, firing (`alert checkout HighErrorRate critical`
                     declares SEV1 and pages checkout's on-call; `warning` is offered in #alerts)
 alert resolve <service> <alertname>   the same alert resolved
+wait <duration>     let time pass (`wait 6m`): reminders and escalations come due as they would
 quit                leave (the sandbox's data is thrown away)
 What warroom does later (checks, a rollout's progress, its verdict) is shown when it happens."""
 
@@ -172,12 +174,25 @@ class Console:
             self.pin(rest.strip())
         elif word == "alert":
             send_alert(self, rest)
+        elif word == "wait":
+            self.wait(rest.strip())
         else:
             self.local(word, rest)
             return True
         self.settle()
         self.fill_pending_forms()
         return True
+
+    def wait(self, text: str) -> None:
+        """Move the sandbox's clock (warroom reads it) and give the loops a few rounds."""
+        try:
+            step = parse_duration(text)
+        except ValueError as exc:
+            self.say(f"{exc} (e.g. `wait 6m`)")
+            return
+        self.bed.clock.advance(step)
+        self.say(f"({text} later)")
+        time.sleep(3 * self.bed.settings.reminder_interval_s + 0.5)
 
     def local(self, word: str, rest: str) -> None:
         """Console commands that do not involve warroom."""

@@ -31,7 +31,12 @@ def run_sandbox(script: str | None = None) -> int:
     print("starting the sandbox (embedded Postgres, Redis and Slack)…", flush=True)
     # The sandbox always has a (fake) cluster: show the card's Rollback…/Scale… buttons.
     # Alertmanager's token too, for the console's `alert` command (console_alerts).
-    overrides = {"warroom_ops_card_buttons": True, "warroom_alerts_token": ALERTS_TOKEN}
+    overrides = {
+        "warroom_ops_card_buttons": True,
+        "warroom_alerts_token": ALERTS_TOKEN,
+        # reminders and escalations come due within a second of `wait`
+        "reminder_interval_s": 1.0,
+    }
     bed = Testbed(data_dir, settings_overrides=overrides).start()
     from warroom_sandbox.console_cluster import attach_fake_cluster
 
