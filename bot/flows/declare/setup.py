@@ -1,8 +1,7 @@
 """The Slack side of declaring: channel, invitations, topic, pinned card, announcement.
 
-Each step is recorded in `incident.setup` only once Slack confirmed it, so a failure half way
-leaves an incident that says which steps are missing, and `/incident repair` (or a restart)
-can finish it without doing any step twice.
+Each step is recorded in `incident.setup` once Slack confirmed it: a failure half way leaves
+an incident that says what is missing, and `/incident repair` finishes it, no step twice.
 """
 
 from __future__ import annotations
