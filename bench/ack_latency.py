@@ -36,7 +36,7 @@ from warroom_sandbox.slack_driver_transport import SendOptions  # noqa: E402
 from warroom_sandbox.slack_emulator import SlackEmulator  # noqa: E402
 from warroom_sandbox.slack_emulator.server import start_emulator  # noqa: E402
 
-from bench.processes import free_port, wait_up  # noqa: E402
+from bench.processes import free_port, wait_up, yield_cpu  # noqa: E402
 from bot.adapters import db  # noqa: E402
 from bot.adapters.embedded.postgres import EmbeddedPostgres  # noqa: E402
 from bot.adapters.embedded.redis import EmbeddedRedis  # noqa: E402
@@ -153,7 +153,9 @@ def main() -> None:
         # The emulator answers in this process's thread; Slack runs on its own machines, so
         # here it yields the CPU to the servers under test and to the client (which resets
         # its own priority), instead of taking warroom's post-ack calls out of warroom's time.
+        # Postgres and Redis likewise.
         os.nice(EMULATOR_NICE)
+        yield_cpu(pg, rds, EMULATOR_NICE)
         wr_driver = SlackDriver(wr_url + "/slack/events", SECRET, emulator=emu)
         bare_driver = SlackDriver(bare_url + "/slack/events", SECRET, emulator=emu)
         # Warm both (Bolt's first request calls auth.test).

@@ -84,6 +84,36 @@ async def idle(seconds: float) -> None:
         raise _Stop
 
 
+def _schedulers_paused(services: Services) -> bool:
+    return services.reminders_paused  # the sandbox and tests stop this process's schedulers
+
+
+async def every(
+    services: Services,
+    *,
+    interval: Callable[[Services], float],
+    tick: Callable[[Services], Awaitable[object]],
+    what: str,
+    paused: Callable[[Services], bool] = _schedulers_paused,
+    max_sleep_s: float = 1.0,
+) -> None:
+    """The scheduler loops' (reminders, escalations, aftercare) one body, so their pause,
+    pacing and stopping point cannot drift apart: unless ``paused``, call ``tick`` once per
+    ``interval``, both read each round (tests and the sandbox change them on a running
+    process); a failed tick is logged as ``what`` and the next one picks everything up
+    (Postgres down); wait in `idle()`, never more than ``max_sleep_s``, so a shorter interval
+    or a shutdown is seen within ``max_sleep_s``."""
+    last = 0.0
+    while True:
+        if not paused(services) and time.monotonic() - last >= interval(services):
+            last = time.monotonic()
+            try:
+                await tick(services)
+            except Exception as exc:
+                log.warning(what, error_type=type(exc).__name__)
+        await idle(min(interval(services), max_sleep_s))
+
+
 async def _guarded(name: str, factory: TaskFactory, services: Services) -> None:
     """A loop that crashes is restarted after a pause; it never takes the server down."""
     while True:

@@ -106,10 +106,19 @@ async def first_press(services: Services, press: Press) -> bool:
         return True  # a duplicate modal is better than none
 
 
-def _press_listener(
-    work: Callable[[Services, Press, Callable[..., Awaitable[Any]]], Awaitable[None]],
+Respond = Callable[..., Awaitable[Any]]
+AfterPress = Callable[[], Awaitable[None]]
+
+
+def press_listener(
+    work: Callable[[Services, Press, Respond], Awaitable[AfterPress | None]],
+    *,
+    failure: str = "card button failed",
 ) -> Callable[..., Awaitable[None]]:
-    """Ack at once (Slack's three seconds), then work; every failure becomes a sentence."""
+    """Ack at once (Slack's three seconds), then work; every failure becomes a sentence (and
+    a log line saying ``failure``). Shared by every incident button (card, operations,
+    *Reopen*). ``work`` may return a last step, run once the press was handled and outside
+    this failure handling (a reopen's Slack follow-up)."""
 
     async def listener(ack: Any, body: dict, respond: Any, context: dict) -> None:
         await ack()
@@ -121,12 +130,16 @@ def _press_listener(
         try:
             if not await first_press(services, press):
                 return  # Slack's retry of a press already handled
-            await work(services, press, respond)
+            after = await work(services, press, respond)
         except LifecycleError as exc:
             await ephemeral(respond, f"⚠️ {exc}")
+            return
         except Exception as exc:
-            log.error("card button failed", action=press.action_id, error_type=type(exc).__name__)
+            log.error(failure, action=press.action_id, error_type=type(exc).__name__)
             await ephemeral(respond, user_message(exc))
+            return
+        if after is not None:
+            await after()
 
     return listener
 
@@ -326,11 +339,11 @@ async def open_update_modal(
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    app.action(ACK)(_press_listener(_acknowledge))
-    app.action(UPDATE)(_press_listener(_opener(update_modal, None)))
-    app.action(SEVERITY)(_press_listener(_opener(severity_modal, permissions.SEVERITY)))
-    app.action(COMMANDER)(_press_listener(_opener(commander_modal, permissions.COMMANDER)))
-    app.action(RESOLVE)(_press_listener(_opener(resolve_modal, permissions.RESOLVE)))
+    app.action(ACK)(press_listener(_acknowledge))
+    app.action(UPDATE)(press_listener(_opener(update_modal, None)))
+    app.action(SEVERITY)(press_listener(_opener(severity_modal, permissions.SEVERITY)))
+    app.action(COMMANDER)(press_listener(_opener(commander_modal, permissions.COMMANDER)))
+    app.action(RESOLVE)(press_listener(_opener(resolve_modal, permissions.RESOLVE)))
     app.view(UPDATE_VIEW)(_submission_listener(_update_rule, None))
     app.view(SEVERITY_VIEW)(_submission_listener(_severity_rule, permissions.SEVERITY))
     app.view(COMMANDER_VIEW)(_submission_listener(_commander_rule, permissions.COMMANDER))

@@ -23,7 +23,7 @@ from bot.slack.ui import card_buttons
 from bot.slack.ui import operations as ui
 from bot.slack.ui.blocks import view_value
 from bot.slack.ui.card_buttons import CardButton
-from handlers.card_actions import Press, _press_listener, tell
+from handlers.card_actions import Press, press_listener, tell
 from incident.numbers import PG_INT_MAX, parse_count
 
 log = get_logger(__name__)
@@ -223,8 +223,8 @@ def register(app: AsyncApp, services: Services) -> None:
     if show_buttons(services):
         for button in BUTTONS:
             card_buttons.add(button)
-    app.action(CHECKS)(_press_listener(run_checks_pressed))
-    app.action(ROLLBACK)(_press_listener(_opener("rollback")))
-    app.action(SCALE)(_press_listener(_opener("scale")))
+    app.action(CHECKS)(press_listener(run_checks_pressed))
+    app.action(ROLLBACK)(press_listener(_opener("rollback")))
+    app.action(SCALE)(press_listener(_opener("scale")))
     app.view(ui.ROLLBACK_VIEW)(_submission_listener("rollback"))
     app.view(ui.SCALE_VIEW)(_submission_listener("scale"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,11 +70,14 @@ async def create(
     return await session.get(Incident, number)
 
 
+# Built once (the most frequent query there is): see timeline.record.
+_GET = select(Incident).where(Incident.number == bindparam("number"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+
+
 async def get(session: AsyncSession, number: int, *, for_update: bool = False) -> Incident | None:
-    q = select(Incident).where(Incident.number == number)
-    if for_update:
-        q = q.with_for_update()
-    return (await session.scalars(q)).one_or_none()
+    q = _GET_FOR_UPDATE if for_update else _GET
+    return (await session.scalars(q, {"number": number})).one_or_none()
 
 
 async def by_declare_key(session: AsyncSession, key: str) -> Incident | None:

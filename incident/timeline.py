@@ -24,21 +24,25 @@ async def record(
     key: str | None = None,
 ) -> bool:
     """Add an event; False when an event with the same key is already stored (a redelivery)."""
-    stmt = (
-        insert(TimelineEvent)
-        .values(
-            incident_number=incident_number,
-            kind=kind,
-            occurred_at=at,
-            actor=actor,
-            text=text,
-            data=data or {},
-            dedupe_key=key,
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(TimelineEvent.id)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+    params = {
+        "incident_number": incident_number,
+        "kind": kind,
+        "occurred_at": at,
+        "actor": actor,
+        "text": text,
+        "data": data or {},
+        "dedupe_key": key,
+    }
+    return (await session.execute(_RECORD, params)).scalar_one_or_none() is not None
+
+
+# Built once: every change to every incident goes through here, and building the statement
+# anew each time cost more than sending it.
+_RECORD = (
+    insert(TimelineEvent)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(TimelineEvent.id)
+)
 
 
 async def events(

@@ -12,13 +12,14 @@ one statement per burst rather than per delivery.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select, update
+from sqlalchemy import text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from bot.metrics import TIMELINE_EVENTS
@@ -120,14 +121,27 @@ class GroupCommit(Generic[Item, Result]):
                     future.set_result(result)
 
 
+# The 📌 batches are one statement each, atomic by themselves (no BEGIN/COMMIT round trips),
+# and their text never changes with the batch size, so SQLAlchemy compiles each once and
+# Postgres plans it once: a multi-row VALUES or an IN list was a new statement every time.
+_PIN_STATES = text(
+    "SELECT dedupe_key, withdrawn_at FROM timeline_events "
+    "WHERE dedupe_key = ANY(CAST(:keys AS varchar[]))"
+)
+_INSERT_PINS = text(
+    "INSERT INTO timeline_events "
+    "(incident_number, kind, occurred_at, actor, text, data, dedupe_key) "
+    "SELECT n, k, at, a, t, CAST(d AS jsonb), key FROM unnest("
+    "CAST(:numbers AS integer[]), CAST(:kinds AS varchar[]), CAST(:times AS timestamptz[]), "
+    "CAST(:actors AS varchar[]), CAST(:texts AS text[]), CAST(:datas AS text[]), "
+    "CAST(:keys AS varchar[])) AS u(n, k, at, a, t, d, key) "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+)
+
+
 async def _pin_states(services: Services, keys: list[str]) -> list[PinState]:
-    # Each batch is one statement, atomic by itself: no BEGIN/COMMIT round trips.
     async with services.autocommit.connect() as conn:
-        rows = await conn.execute(
-            select(TimelineEvent.dedupe_key, TimelineEvent.withdrawn_at).where(
-                TimelineEvent.dedupe_key.in_(set(keys))
-            )
-        )
+        rows = await conn.execute(_PIN_STATES, {"keys": list(set(keys))})
         found: dict[str, PinState] = {
             r.dedupe_key: "shown" if r.withdrawn_at is None else "withdrawn" for r in rows
         }
@@ -138,16 +152,16 @@ async def _insert_pins(services: Services, rows: list[dict[str, Any]]) -> list[b
     """One multi-row insert; True for each row that is new (the first of a key)."""
     unique = list({r["dedupe_key"]: r for r in reversed(rows)}.values())
     async with services.autocommit.connect() as conn:
-        added = set(
-            (
-                await conn.execute(
-                    insert(TimelineEvent)
-                    .values(unique)
-                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                    .returning(TimelineEvent.dedupe_key)
-                )
-            ).scalars()
-        )
+        columns = {
+            "numbers": [r["incident_number"] for r in unique],
+            "kinds": [r["kind"] for r in unique],
+            "times": [r["occurred_at"] for r in unique],
+            "actors": [r["actor"] for r in unique],
+            "texts": [r["text"] for r in unique],
+            "datas": [json.dumps(r["data"]) for r in unique],
+            "keys": [r["dedupe_key"] for r in unique],
+        }
+        added = set((await conn.execute(_INSERT_PINS, columns)).scalars())
     first: list[bool] = []
     for r in rows:
         first.append(r["dedupe_key"] in added)

@@ -5,9 +5,11 @@ loops) and counts the requests not yet answered. Pausing at Slack calls and sess
 enough on its own: between two such points a task runs many steps, and asyncio runs every
 ready step once per round, first come first served, so fifty declarations in progress put
 fifty steps in front of each step of a new request. This loop's ready queue hands out every
-other step first and, while a request waits for its answer, at most one step of work that
-can wait per round; when nothing waits, everything runs as usual. I/O callbacks and plain
-callbacks are never held back: they are short, and a request's own reads arrive through them.
+other step first. While a request waits for its answer, a step of work that can wait runs
+only in a round that has nothing else to do, or when none has run for `STARVE_S` (so work
+that a request is itself waiting for still moves); when nothing waits, everything runs as
+usual. I/O callbacks and plain callbacks are never held back: they are short, and a
+request's own reads arrive through them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from bot.adapters import priority
 
 # Allocations between young-generation collections (CPython's default is 700).
 GC_THRESHOLD = 20_000
+# Longest that work which can wait is held back while requests keep the loop busy.
+STARVE_S = 0.005
+# Work that can wait stops a round after this long, so the loop looks for new requests
+# (a request that arrives mid-round is only seen when the round ends).
+ROUND_S = 0.001
 
 
 def _can_wait(handle: asyncio.Handle) -> bool:
@@ -42,6 +49,9 @@ class _ReadyQueue:
         # must not crowd out the work that can wait)
         self._now_left = 0
         self._later_left = 0
+        self._later_ran = loop.time()  # when a step of work that can wait last ran
+        self._round_started = loop.time()
+        self._later_taken = 0  # steps of work that can wait taken this round
         self._skip = asyncio.Handle(lambda: None, (), loop)
         self._skip.cancel()
 
@@ -52,7 +62,14 @@ class _ReadyQueue:
         # `_run_once` reads the length once per round and takes that many handles
         later = len(self._later)
         self._now_left = len(self._now)
-        self._later_left = min(later, 1) if later and priority.busy() else later
+        self._round_started = self._loop.time()
+        self._later_taken = 0
+        if not later or not priority.busy():
+            self._later_left = later
+        elif not self._now_left or self._loop.time() - self._later_ran >= STARVE_S:
+            self._later_left = 1
+        else:
+            self._later_left = 0
         return self._now_left + self._later_left
 
     def __bool__(self) -> bool:
@@ -63,7 +80,13 @@ class _ReadyQueue:
             self._now_left -= 1
             return self._now.popleft()
         if self._later_left > 0 and self._later:
+            now = self._loop.time()
+            if self._later_taken and now - self._round_started > ROUND_S:
+                self._later_left = 0  # the rest of this round's turns wait for the next
+                return self._skip
             self._later_left -= 1
+            self._later_taken += 1
+            self._later_ran = now
             return self._later.popleft()
         return self._skip
 

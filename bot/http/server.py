@@ -159,6 +159,7 @@ def run_uvicorn(asgi: Starlette, host: str, port: int, *, log_level: str = "warn
         port=port,
         log_level=log_level.lower(),
         access_log=False,
+        http="httptools",
         # set again from what is left of the grace period when SIGTERM arrives
         timeout_graceful_shutdown=int(drain.settings.grace_s),
         lifespan="on",

@@ -17,7 +17,6 @@ nothing (keeping the resolved channel quiet).
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.adapters.catalog.model import Service
 from bot.adapters.checks.runner import run_checks
 from bot.adapters.locks import LockUnavailable
-from bot.background import background_task, idle
+from bot.background import background_task, every
 from bot.flows.checks.run import checkers
 from bot.logging_setup import get_logger
 from bot.services import Services
@@ -39,8 +38,6 @@ from incident.models import Incident, Status, TimelineEvent
 from incident.roles import mention
 
 log = get_logger(__name__)
-
-MAX_SLEEP_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -90,16 +87,9 @@ def interval(services: Services) -> float:
 
 @background_task("aftercare", stops_at_idle=True)
 async def run(services: Services) -> None:
-    last = 0.0
-    while True:
-        # `reminders_paused` stops this process's schedulers (tests, the sandbox).
-        if not services.reminders_paused and time.monotonic() - last >= interval(services):
-            last = time.monotonic()
-            try:
-                await tick(services)
-            except Exception as exc:  # Postgres down: the next tick picks everything up
-                log.warning("aftercare tick failed", error_type=type(exc).__name__)
-        await idle(min(interval(services), MAX_SLEEP_S))
+    # `reminders_paused` (every's default) stops this process's schedulers (tests, the
+    # sandbox). A lambda, so each round calls the module's `tick` (tests wrap it).
+    await every(services, interval=interval, tick=lambda s: tick(s), what="aftercare tick failed")
 
 
 async def _watched(session: AsyncSession, now: datetime, watch: Watch) -> list[Incident]:

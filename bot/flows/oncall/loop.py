@@ -7,9 +7,7 @@ and sends it through `page.escalate`, which claims it under the incident's row l
 
 from __future__ import annotations
 
-import time
-
-from bot.background import background_task, idle
+from bot.background import background_task, every
 from bot.flows.oncall import page
 from bot.flows.oncall.policy import policy_for
 from bot.logging_setup import get_logger
@@ -19,8 +17,6 @@ from incident.escalation import due_page
 
 log = get_logger(__name__)
 
-MAX_SLEEP_S = 1.0
-
 
 def interval(services: Services) -> float:
     return services.settings.reminder_interval_s
@@ -28,16 +24,9 @@ def interval(services: Services) -> float:
 
 @background_task("escalations", stops_at_idle=True)
 async def run(services: Services) -> None:
-    last = 0.0
-    while True:
-        # `reminders_paused` stops this process's paging too (the sandbox, tests).
-        if not services.reminders_paused and time.monotonic() - last >= interval(services):
-            last = time.monotonic()
-            try:
-                await tick(services)
-            except Exception as exc:  # Postgres down: the next tick picks everything up
-                log.warning("escalation tick failed", error_type=type(exc).__name__)
-        await idle(min(interval(services), MAX_SLEEP_S))
+    # `reminders_paused` (every's default) stops this process's paging too (the sandbox,
+    # tests). A lambda, so each round calls the module's `tick` (tests wrap it).
+    await every(services, interval=interval, tick=lambda s: tick(s), what="escalation tick failed")
 
 
 async def tick(services: Services) -> int:

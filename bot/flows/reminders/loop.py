@@ -9,12 +9,10 @@ tick tries again.
 
 from __future__ import annotations
 
-import time
-
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, select
 
-from bot.background import background_task, idle
+from bot.background import background_task, every
 from bot.flows.lifecycle import service as lifecycle_service
 from bot.flows.oncall.policy import pages_incident
 from bot.logging_setup import get_logger
@@ -31,8 +29,6 @@ from incident.timefmt import duration_text, utc_text
 
 log = get_logger(__name__)
 
-MAX_SLEEP_S = 1.0  # re-read the interval at least this often
-
 
 def interval(services: Services) -> float:
     """Read each round: tests and the sandbox change it on a running process."""
@@ -41,16 +37,9 @@ def interval(services: Services) -> float:
 
 @background_task("reminders", stops_at_idle=True)
 async def run(services: Services) -> None:
-    last = 0.0
-    while True:
-        # `reminders_paused`: the sandbox and tests stop the scheduler of this process.
-        if not services.reminders_paused and time.monotonic() - last >= interval(services):
-            last = time.monotonic()
-            try:
-                await tick(services)
-            except Exception as exc:  # Postgres down: the next tick picks everything up
-                log.warning("reminder tick failed", error_type=type(exc).__name__)
-        await idle(min(interval(services), MAX_SLEEP_S))
+    # `reminders_paused` (every's default): the sandbox and tests stop the scheduler of this
+    # process. A lambda, so each round calls the module's `tick` (tests wrap it).
+    await every(services, interval=interval, tick=lambda s: tick(s), what="reminder tick failed")
 
 
 async def tick(services: Services) -> int:
