@@ -6,7 +6,7 @@ store a `pinned` event before answering, so a 200 means "in Postgres". Three pro
 the machine: this load generator, the emulator (standing in for Slack) and `warroom serve`,
 plus Postgres. Prints deliveries/second, the server's own CPU per event (what a replica's
 core can take), and checks the table: every pinned message once, none lost, none doubled.
-Target: ≥ 500 events/s on 2 cores.
+Target (issue 13): ≥ 1,000 events/s on 2 cores, none lost, none doubled.
 
     python bench/timeline_ingest.py [--events 3000] [--concurrency 32] [--incidents 20]
 """

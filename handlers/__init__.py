@@ -25,6 +25,9 @@ from handlers import (
 
 
 def register_all(app: AsyncApp, services: Services) -> None:
+    # First: Bolt asks every listener in turn whether a delivery is its own, and 📌s and
+    # joins are the most frequent deliveries (no other listener takes those events).
+    timeline_capture.register(app, services)
     aftercare.register(app, services)
     alerts.register(app, services)
     card_actions.register(app, services)
@@ -36,4 +39,3 @@ def register_all(app: AsyncApp, services: Services) -> None:
     operations_card.register(app, services)
     changes.register(app, services)
     postmortem.register(app, services)
-    timeline_capture.register(app, services)

@@ -13,6 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot.flows import capture
 from bot.services import Services
@@ -20,14 +23,26 @@ from bot.services import Services
 Store = Callable[[Services, dict[str, Any], str], Awaitable[None]]
 
 
-def before_ack(store: Store) -> Callable[..., Awaitable[None]]:
-    """Listener middleware: Bolt runs it before acknowledging, and answers 500 if it raises."""
+class BeforeAck(AsyncMiddleware):
+    """Listener middleware: Bolt runs it before acknowledging, and answers 500 if it raises.
+    A middleware object rather than a function, so Bolt calls it directly instead of
+    inspecting its signature on every 📌 (the hottest path there is)."""
 
-    async def middleware(body: dict, context: dict, next: Callable[[], Awaitable[None]]) -> None:
-        await store(context["services"], body.get("event") or {}, context.get("bot_user_id") or "")
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        context = req.context
+        event = req.body.get("event") or {}
+        await self.store(context["services"], event, context.get("bot_user_id") or "")
         await next()
-
-    return middleware
+        return resp
 
 
 async def stored(ack: Any) -> None:
@@ -35,6 +50,6 @@ async def stored(ack: Any) -> None:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    app.event("reaction_added", middleware=[before_ack(capture.store_pin)])(stored)
-    app.event("reaction_removed", middleware=[before_ack(capture.withdraw_pin)])(stored)
-    app.event("member_joined_channel", middleware=[before_ack(capture.store_participant)])(stored)
+    app.event("reaction_added", middleware=[BeforeAck(capture.store_pin)])(stored)
+    app.event("reaction_removed", middleware=[BeforeAck(capture.withdraw_pin)])(stored)
+    app.event("member_joined_channel", middleware=[BeforeAck(capture.store_participant)])(stored)

@@ -131,10 +131,8 @@ _PIN_STATES = text(
 _INSERT_PINS = text(
     "INSERT INTO timeline_events "
     "(incident_number, kind, occurred_at, actor, text, data, dedupe_key) "
-    "SELECT n, k, at, a, t, CAST(d AS jsonb), key FROM unnest("
-    "CAST(:numbers AS integer[]), CAST(:kinds AS varchar[]), CAST(:times AS timestamptz[]), "
-    "CAST(:actors AS varchar[]), CAST(:texts AS text[]), CAST(:datas AS text[]), "
-    "CAST(:keys AS varchar[])) AS u(n, k, at, a, t, d, key) "
+    "SELECT n, k, at, a, t, d, key FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+    "AS r(n integer, k varchar, at timestamptz, a varchar, t text, d jsonb, key varchar) "
     "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
 )
 
@@ -151,17 +149,22 @@ async def _pin_states(services: Services, keys: list[str]) -> list[PinState]:
 async def _insert_pins(services: Services, rows: list[dict[str, Any]]) -> list[bool]:
     """One multi-row insert; True for each row that is new (the first of a key)."""
     unique = list({r["dedupe_key"]: r for r in reversed(rows)}.values())
+    batch = json.dumps(
+        [
+            {
+                "n": r["incident_number"],
+                "k": r["kind"],
+                "at": r["occurred_at"].isoformat(),
+                "a": r["actor"],
+                "t": r["text"],
+                "d": r["data"],
+                "key": r["dedupe_key"],
+            }
+            for r in unique
+        ]
+    )
     async with services.autocommit.connect() as conn:
-        columns = {
-            "numbers": [r["incident_number"] for r in unique],
-            "kinds": [r["kind"] for r in unique],
-            "times": [r["occurred_at"] for r in unique],
-            "actors": [r["actor"] for r in unique],
-            "texts": [r["text"] for r in unique],
-            "datas": [json.dumps(r["data"]) for r in unique],
-            "keys": [r["dedupe_key"] for r in unique],
-        }
-        added = set((await conn.execute(_INSERT_PINS, columns)).scalars())
+        added = set((await conn.execute(_INSERT_PINS, {"rows": batch})).scalars())
     first: list[bool] = []
     for r in rows:
         first.append(r["dedupe_key"] in added)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger import get_bolt_app_logger
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
@@ -177,6 +178,16 @@ class WarroomApp(AsyncApp):
         # Put in every request's context (`context["services"]`) here rather than by a
         # middleware: Bolt inspects a middleware's signature on every request.
         self.services: Services | None = None
+        self._request_logger = get_bolt_app_logger(self.name, self._base_logger)
+
+    def _init_context(self, req: AsyncBoltRequest) -> None:
+        """Bolt builds a new Web API client (and looks its logger up) for every request, in
+        case a listener changes the token on it; warroom has one workspace and one token, and
+        its own client (services.slack) lets acks go first, so every request gets that one."""
+        req.context["logger"] = self._request_logger
+        req.context["token"] = self._token
+        req.context["client"] = self._async_client
+        req.context["listener_runner"] = self.listener_runner
 
     def unreadable(
         self, raw_body: bytes, headers: Mapping[str, Any], error: Exception

@@ -11,28 +11,25 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import structlog
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import background
-from bot.adapters import priority
 from bot.config import ShutdownConfig
 from bot.flows.loops import LOOPS
 from bot.http import priority_loop
 from bot.http.app import create_app
 from bot.http.health import health_report, liveness_report
 from bot.http.shutdown import Drain, WarroomServer, close_clients
+from bot.http.slack_endpoint import SlackEndpoint
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.version import VERSION
@@ -62,18 +59,6 @@ def build_asgi(
     `settings.shutdown`, in-process servers (tests, sandbox) get 2 s."""
     bolt = create_app(services)
     drain = Drain(shutdown or IN_PROCESS_GRACE)
-
-    async def slack_events(request: Request) -> Response:
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(trace_id=uuid.uuid4().hex[:16])
-        with drain.request(), priority.answering():
-            body = await request.body()
-            try:
-                bolt_request = to_async_bolt_request(request, body)
-            except (ValueError, TypeError, AttributeError) as exc:
-                # invalid JSON or UTF-8, a payload that is not an object: Bolt cannot read it
-                return to_starlette_response(bolt.unreadable(body, request.headers, exc))
-            return to_starlette_response(await bolt.async_dispatch(bolt_request))
 
     async def healthz(_: Request) -> Response:
         if drain.draining:
@@ -119,7 +104,7 @@ def build_asgi(
                 drain.log(phase="done", elapsed_s=drain.elapsed())
 
     routes = [
-        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/slack/events", SlackEndpoint(bolt, drain), methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
