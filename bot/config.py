@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     # After resolution: run the service's checks every interval for the window (0: no watch).
     warroom_watch_window_min: float = Field(default=30, ge=0, allow_inf_nan=False)
     warroom_watch_interval_min: float = Field(default=5, gt=0, allow_inf_nan=False)
+    # A rollout this long before the incident started is its suspect (card, /incident changes).
+    warroom_suspect_window_min: float = Field(default=120, gt=0, allow_inf_nan=False)
 
     # -- operations ----------------------------------------------------------------------
     kubeconfig: str | None = None

@@ -240,3 +240,19 @@ def test_a_cluster_that_cannot_be_read_is_one_line(bed: Testbed, harness: Any) -
     # the rest of the card is intact
     assert any(b["type"] == "actions" for b in card(bed, inc).blocks)
     assert suspects(bed) == []
+
+
+def test_the_suspect_window_is_a_setting(bed: Testbed, harness: Any) -> None:
+    """WARROOM_SUSPECT_WINDOW_MIN: revision 2 rolled out 10 min before the incident, so a
+    5-minute window lists it but suspects nothing."""
+    settings = bed.services.settings
+    old = settings.warroom_suspect_window_min
+    settings.warroom_suspect_window_min = 5
+    try:
+        inc = declare(bed)
+        shown = card_text(bed, inc)
+        assert "rev 2" in shown and "img:v1 → img:v2" in shown
+        assert "Suspect:" not in shown and button_value(bed, inc) is None
+        assert suspects(bed) == []
+    finally:
+        settings.warroom_suspect_window_min = old

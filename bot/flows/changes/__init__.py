@@ -15,6 +15,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.adapters import kube as kube_ops
@@ -39,9 +40,6 @@ log = get_logger(__name__)
 CACHE_TTL_S = 60
 READ_TIMEOUT_S = 4.0  # each Kubernetes request
 DEADLINE_S = 6.0  # the whole read of one service
-# How long before the incident a rollout is a suspect. A module setting (tests and the
-# sandbox change it); see the report for a Settings field.
-SUSPECT_WINDOW = domain.SUSPECT_WINDOW
 _PREFIX = "warroom:changes:"
 _local: dict[str, tuple[float, str]] = {}  # when Redis is down: key -> (expiry, json)
 
@@ -101,7 +99,12 @@ async def read_changes(services: Services, service: Service, incident: Incident 
         else now
     )
     found_changes = domain.gather(
-        service.name, all_rollouts, unavailable, now=now, started=started, window=SUSPECT_WINDOW
+        service.name,
+        all_rollouts,
+        unavailable,
+        now=now,
+        started=started,
+        window=timedelta(minutes=services.settings.warroom_suspect_window_min),
     )
     # without an incident there is nothing to suspect a change of
     return found_changes if incident is not None else replace(found_changes, suspect=None)
