@@ -11,15 +11,33 @@ from bot.flows.declare import setup as declare_flow
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack.channels import tell
-from bot.slack.ui.blocks import DECLARE_CALLBACK, MAX_IMPACT, declare_modal
+from bot.slack.ui.blocks import DECLARE_CALLBACK, MAX_IMPACT, SERVICE_BLOCK, declare_modal
 from handlers.card_actions import text_value
 from handlers.incident_context import incident_for_call, is_channel_id, is_user_id
 from handlers.subcommands import CommandCall, subcommand
 from incident.declaration import DeclarationError, clean_title, parse_declare
 from incident.escaping import escape_mrkdwn
+from incident.models import Incident
 from incident.severity import SeverityError, parse_severity
+from incident.text_limits import clip_plain
 
 log = get_logger(__name__)
+# An input's error is shown under it in the form; keep it to a few lines.
+MAX_FIELD_ERROR = 300
+# incidents.service's width: a catalog name longer than this cannot be stored (the catalog
+# does not limit names yet), so it is refused up front rather than failing after the ack.
+SERVICE_COLUMN = Incident.__table__.c.service.type.length
+TOO_LONG = (
+    f"This service's catalog name is longer than an incident can store ({SERVICE_COLUMN}); "
+    "shorten it in the catalog."
+)
+
+
+def service_names(services: Services) -> list[str]:
+    """The catalog's services as of now (none without a catalog): the form offers them and
+    a submission is checked against them again, since the catalog may reload in between."""
+    catalog = services.catalog.current
+    return list(catalog.names) if catalog is not None else []
 
 
 def responder(call: CommandCall) -> Callable[[str], Awaitable[None]]:
@@ -47,6 +65,7 @@ async def declare_command(call: CommandCall) -> None:
                 default_severity=s.settings.default_severity,
                 commander=call.user_id,
                 origin_channel=call.channel_id,
+                service_names=service_names(s),
             ),
         )
         return
@@ -55,13 +74,16 @@ async def declare_command(call: CommandCall) -> None:
     except DeclarationError as exc:
         await call.ack(text=f"⚠️ {exc}")
         return
-    names = s.catalog.current.names if s.catalog.current else []
+    names = service_names(s)
     if decl.service is not None and decl.service not in names:
         known = ", ".join(f"`{n}`" for n in names) or "none in the catalog"
         await call.ack(
             text=f"⚠️ `--service {escape_mrkdwn(decl.service[:80])}` is not a catalog service "
             f"(known: {known})."
         )
+        return
+    if decl.service is not None and len(decl.service) > SERVICE_COLUMN:
+        await call.ack(text=f"⚠️ {TOO_LONG}")
         return
     await call.ack()
     await declare_flow.declare_incident(
@@ -107,6 +129,12 @@ async def handle_declare_submission(ack: Any, body: dict, view: dict, context: d
     commander = text_value(values, "commander") or user
     if not is_user_id(commander):
         errors["commander"] = "Pick the incident commander from the list."
+    service = text_value(values, SERVICE_BLOCK) or None
+    names = service_names(services)
+    if service is not None and service not in names:
+        errors[SERVICE_BLOCK] = unknown_service_error(names)
+    elif service is not None and len(service) > SERVICE_COLUMN:
+        errors[SERVICE_BLOCK] = TOO_LONG
     if errors:
         await ack(response_action="errors", errors=errors)
         return
@@ -126,8 +154,17 @@ async def handle_declare_submission(ack: Any, body: dict, view: dict, context: d
         impact=impact,
         key=f"view:{view['id']}",
         notify=notify,
+        service=service,
         private=_checked(values, "private"),
     )
+
+
+def unknown_service_error(names: list[str]) -> str:
+    """What the form says under Service when the name is not the catalog's (typed, forged, or
+    a catalog reloaded since the form opened): the names it knows, shortened to fit. Plain
+    text, which Slack never parses, and the typed name is not echoed."""
+    known = ", ".join(sorted(names)) or "none, the catalog has no services"
+    return clip_plain(f"Not a catalog service. Known: {known}", MAX_FIELD_ERROR)
 
 
 def _checked(values: dict[str, Any], block_id: str) -> bool:

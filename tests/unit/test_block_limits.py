@@ -88,6 +88,40 @@ def test_modals_fit() -> None:
         check_view(build(inc, "C" + "Z" * 31))
 
 
+@pytest.mark.parametrize(
+    ("names", "kind"),
+    [
+        ([], None),
+        (["checkout"], "static_select"),
+        ([f"svc-{i:03d}-" + "x" * 60 for i in range(100)], "static_select"),
+        ([f"svc-{i:03d}-" + "x" * 60 for i in range(101)], "plain_text_input"),
+        ([f"s{i:03d}" + "y" * 196 for i in range(150)], "plain_text_input"),
+        (["a" * 151, "b"], "plain_text_input"),  # too long for an option's value
+    ],
+)
+def test_declare_modal_service_field_fits(names: list[str], kind: str | None) -> None:
+    """The Service field with whatever the catalog holds: a menu while Slack's menu holds
+    every name (100 options, a value of 150), else a box to type it; no services, no field.
+    Options are sorted and name the service exactly (never a shortened value)."""
+    view = ui_blocks.declare_modal(
+        default_severity="SEV2",
+        commander=LONG_USER,
+        origin_channel="C1",
+        title=HOSTILE,
+        service_names=list(reversed(names)),
+    )
+    check_view(view)
+    found = [b for b in view["blocks"] if b.get("block_id") == "service"]
+    if kind is None:
+        assert found == []
+        return
+    (block,) = found
+    assert block["optional"] is True and block["element"]["type"] == kind
+    assert block["element"]["action_id"] == "value"
+    if kind == "static_select":
+        assert [o["value"] for o in block["element"]["options"]] == sorted(names)
+
+
 def _choices(n: int, label: str = HOSTILE) -> list[tuple[str, str]]:
     return [(f"cluster-{i}:namespace-{i}/deployment-{i}", f"{label} {i}") for i in range(n)]
 

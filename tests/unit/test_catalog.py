@@ -350,3 +350,24 @@ def test_toml_syntax_error(tmp_path: Path) -> None:
     message = error_of(path)
     assert message.startswith(f"{path}:3: invalid TOML: ")
     assert "line 3" not in message
+
+
+def test_a_service_name_longer_than_incidents_store_is_refused_at_load(tmp_path: Path) -> None:
+    """`incidents.service` holds 80 characters: a longer name must fail here, with its line,
+    not later when someone declares with it."""
+    long_name = "a" * 65
+    path = write(
+        tmp_path,
+        "catalog.yml",
+        f"""\
+        services:
+          - name: api
+            health_url: http://api/health
+          - name: {long_name}
+            health_url: http://api/health
+        """,
+    )
+    message = error_of(path)
+    assert f"{path}:4: services[1].name" in message and "up to 64" in message
+    ok = write(tmp_path, "ok.yml", f"services:\n  - name: {'a' * 64}\n    health_url: http://a/h\n")
+    assert load_catalog(ok).names == ["a" * 64]

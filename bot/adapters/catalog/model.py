@@ -19,8 +19,9 @@ from incident.oncall import EscalationPolicy, Schedule
 
 Loc = tuple[str | int, ...]
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # services, schedules, escalations
-NAME_RULE = "use letters, digits, '.', '_' or '-', starting with a letter/digit"
+# services, schedules, escalations; short enough for every column that stores one (80)
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+NAME_RULE = "use up to 64 letters, digits, '.', '_' or '-', starting with a letter/digit"
 _SENTRY_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 
 

@@ -21,9 +21,11 @@ from incident import card
 from incident.lifecycle import MAX_TEXT
 from incident.models import Incident
 from incident.severity import DEFINITIONS, SEVERITIES
-from incident.text_limits import HEADER_TEXT, MODAL_TITLE
+from incident.text_limits import HEADER_TEXT, MODAL_TITLE, OPTION_VALUE
 
 DECLARE_CALLBACK = "declare_incident"
+SERVICE_BLOCK = "service"
+MAX_SERVICE_MENU = 100  # Slack's limit on a static_select's options
 # The same 3,000 as an update's impact; the card shortens what does not fit its field.
 MAX_IMPACT = MAX_TEXT
 
@@ -69,9 +71,52 @@ def severity_options() -> list[dict[str, Any]]:
     return [option(sev, sev, DEFINITIONS[sev]) for sev in SEVERITIES]
 
 
+def service_input(names: Sequence[str]) -> list[dict[str, Any]]:
+    """The declare form's optional Service: the catalog service the incident is about (recent
+    changes, alerts attaching, status pages follow from it). A menu of the catalog's names;
+    more than a menu holds, or a name too long for an option's value, means a box to type the
+    name (checked on submit), since a menu must never hide a service. No services: no field."""
+    names = sorted(set(names))
+    if not names:
+        return []
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": SERVICE_BLOCK,
+        "optional": True,
+        "label": plain("Service"),
+    }
+    if len(names) <= MAX_SERVICE_MENU and all(len(n) <= OPTION_VALUE for n in names):
+        block["element"] = {
+            "type": "static_select",
+            "action_id": "value",
+            "placeholder": plain("The catalog service affected"),
+            "options": [option(n, n) for n in names],
+        }
+        block["hint"] = plain("Its recent changes and alerts join the incident.")
+        return [block]
+    block["element"] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "placeholder": plain(f"e.g. {names[0]}"),
+    }
+    why = (
+        f"{len(names)} services are more than a menu holds"
+        if len(names) > MAX_SERVICE_MENU
+        else "A service's name is too long for a menu"
+    )
+    block["hint"] = plain(f"{why}: type the catalog name of the service affected.")
+    return [block]
+
+
 def declare_modal(
-    *, default_severity: str, commander: str, origin_channel: str, title: str = ""
+    *,
+    default_severity: str,
+    commander: str,
+    origin_channel: str,
+    title: str = "",
+    service_names: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """`service_names` are the catalog's services (none: no Service field)."""
     sev_opts = severity_options()
     initial_sev = next(o for o in sev_opts if o["value"] == default_severity)
     title_el: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": 150}
@@ -100,6 +145,7 @@ def declare_modal(
                 optional=True,
                 hint="Who is affected, and how?",
             ),
+            *service_input(service_names),
             user_input("commander", "Incident commander", commander),
             {
                 "type": "input",
