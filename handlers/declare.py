@@ -17,20 +17,12 @@ from handlers.incident_context import incident_for_call, is_channel_id, is_user_
 from handlers.subcommands import CommandCall, subcommand
 from incident.declaration import DeclarationError, clean_title, parse_declare
 from incident.escaping import escape_mrkdwn
-from incident.models import Incident
 from incident.severity import SeverityError, parse_severity
 from incident.text_limits import clip_plain
 
 log = get_logger(__name__)
 # An input's error is shown under it in the form; keep it to a few lines.
 MAX_FIELD_ERROR = 300
-# incidents.service's width: a catalog name longer than this cannot be stored (the catalog
-# does not limit names yet), so it is refused up front rather than failing after the ack.
-SERVICE_COLUMN = Incident.__table__.c.service.type.length
-TOO_LONG = (
-    f"This service's catalog name is longer than an incident can store ({SERVICE_COLUMN}); "
-    "shorten it in the catalog."
-)
 
 
 def service_names(services: Services) -> list[str]:
@@ -82,9 +74,6 @@ async def declare_command(call: CommandCall) -> None:
             f"(known: {known})."
         )
         return
-    if decl.service is not None and len(decl.service) > SERVICE_COLUMN:
-        await call.ack(text=f"⚠️ {TOO_LONG}")
-        return
     await call.ack()
     await declare_flow.declare_incident(
         s,
@@ -133,8 +122,6 @@ async def handle_declare_submission(ack: Any, body: dict, view: dict, context: d
     names = service_names(services)
     if service is not None and service not in names:
         errors[SERVICE_BLOCK] = unknown_service_error(names)
-    elif service is not None and len(service) > SERVICE_COLUMN:
-        errors[SERVICE_BLOCK] = TOO_LONG
     if errors:
         await ack(response_action="errors", errors=errors)
         return
