@@ -4,7 +4,9 @@ Exactly once per channel, across replicas and Slack redeliveries: a Redis lock p
 serialises the work, and the ts of each message is stored in ``incidents.setup["stakeholders"]``
 (``{channel_id: {name, ts, digest}}``) as soon as Slack returns it; later calls edit that
 message with ``chat.update``, and only when the text changed. A redelivered command changes
-nothing, so it renders the same text and touches nothing.
+nothing, so it renders the same text and touches nothing. Posting and storing are two steps,
+so a summary with no stored ts is first looked for in the channel (`adopt`): one that an
+attempt posted but never recorded is edited, not posted again.
 
 Trouble never breaks the lifecycle action that called: it comes back as problem texts the
 caller reports with its own ("post the stakeholder summary in #exec-updates: ...").
@@ -20,6 +22,7 @@ from sqlalchemy import select
 
 from bot.adapters.catalog.stakeholders import is_group_id
 from bot.adapters.locks import LockUnavailable
+from bot.flows.stakeholders import adopt
 from bot.logging_setup import get_logger
 from bot.services import Services
 from bot.slack import usergroups
@@ -165,31 +168,51 @@ async def _bring_up_to_date(
     problems: list[str],
 ) -> None:
     want = digest(text)
-    if entry and entry.get("ts"):
+    ts = entry.get("ts") if entry else None
+    if ts and entry:
         if entry.get("digest") == want:
             return
-        try:
-            await services.slack.chat_update(channel=channel, ts=entry["ts"], text=text)
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            if error != "message_not_found":  # deleted by someone: post it again below
-                problems.append(f"edit the stakeholder summary in #{name}: `{error}`")
-                return
-        else:
+        if (error := await _edit(services, inc.number, channel, ts, text)) is None:
             await _store(services, inc.number, channel, {**entry, "digest": want})
             return
-    ts = await _post(services, channel, name, text, problems)
+        if error != "message_not_found":  # deleted by someone: post it again below
+            problems.append(f"edit the stakeholder summary in #{name}: `{error}`")
+            return
+    # Nothing stored (or it was deleted): a summary posted by an attempt that never stored
+    # its ts (a crash, Postgres gone, a 5xx that posted all the same) is adopted, not doubled.
+    ts = await adopt.posted_summary(services, channel, inc.number)
+    if ts:
+        if (error := await _edit(services, inc.number, channel, ts, text)) is not None:
+            problems.append(f"edit the stakeholder summary in #{name}: `{error}`")
+            return
+        log.info("stakeholder summary adopted", incident=inc.number, channel=channel, ts=ts)
+    else:
+        ts = await _post(services, inc.number, channel, name, text, problems)
     if ts:
         await _store(services, inc.number, channel, {"name": name, "ts": ts, "digest": want})
 
 
-async def _post(
-    services: Services, channel: str, name: str, text: str, problems: list[str]
-) -> str | None:
-    """Post, joining a public channel first when warroom is not in it yet."""
-    slack = services.slack
+async def _edit(services: Services, number: int, channel: str, ts: str, text: str) -> str | None:
+    """Edit a summary in place; the Slack error, or None when done. The marker goes with
+    the edit too, so a summary posted before it existed becomes adoptable."""
     try:
-        return (await slack.chat_postMessage(channel=channel, text=text))["ts"]
+        await services.slack.chat_update(
+            channel=channel, ts=ts, text=text, metadata=adopt.metadata(number)
+        )
+    except SlackApiError as exc:
+        return str(exc.response.get("error"))
+    return None
+
+
+async def _post(
+    services: Services, number: int, channel: str, name: str, text: str, problems: list[str]
+) -> str | None:
+    """Post, joining a public channel first when warroom is not in it yet; with the marker
+    `adopt.posted_summary` looks for, should the ts never be stored."""
+    slack = services.slack
+    meta = adopt.metadata(number)
+    try:
+        return (await slack.chat_postMessage(channel=channel, text=text, metadata=meta))["ts"]
     except SlackApiError as exc:
         if exc.response.get("error") != "not_in_channel":
             problems.append(
@@ -198,7 +221,7 @@ async def _post(
             return None
     try:
         await slack.conversations_join(channel=channel)
-        return (await slack.chat_postMessage(channel=channel, text=text))["ts"]
+        return (await slack.chat_postMessage(channel=channel, text=text, metadata=meta))["ts"]
     except SlackApiError as exc:
         error = exc.response.get("error")
         if error in {
