@@ -1,7 +1,8 @@
 """On call from the command line: `/incident oncall [schedule]` (who holds the pager, and who
 takes over when) and `/incident page <@user | schedule | usergroup> [message]` (a page by hand,
 the same page an escalation step sends). The DM's **Acknowledge** is the card's own button
-(bot.slack.ui.oncall), so handlers.card_actions answers it."""
+(bot.slack.ui.oncall), so handlers.card_actions answers it; once acknowledged, by any path,
+the escalation loop edits every page DM to say who acknowledged (bot.flows.oncall.acked)."""
 
 from __future__ import annotations
 

@@ -5,12 +5,17 @@ routes what this module reads.
 - Alertmanager's webhook (payload version 4): one notification per group, each alert with its
   labels, annotations, `startsAt`/`endsAt`, `status` (firing | resolved) and `fingerprint`.
 - Sentry's issue-alert webhook (`Sentry-Hook-Resource: event_alert`, action `triggered`): one
-  event of one issue. Sentry never says an issue alert resolved, so it stays firing.
+  event of one issue, firing. Sentry never says an issue alert resolved...
+- ...but its issue webhook (`Sentry-Hook-Resource: issue`) says when the issue changes state:
+  `created` fires, `resolved` resolves, `unresolved` (reopened, regressed) fires again as a new
+  occurrence (`Alert.reopens`); `assigned` and `ignored`/`archived` change nothing.
 
 One occurrence of an alert is (source, fingerprint, start): Alertmanager repeats a group
 (repeat_interval, retries, replicas) with the same fingerprint and `startsAt`, and a new
 firing of the same labels after a resolution gets a new `startsAt`. A Sentry issue is one
-occurrence whatever the number of events that trigger its rule again.
+occurrence whatever the number of events that trigger its rule again, keyed by the issue id
+in both webhooks, so an issue's `resolved` finds the alert its rule fired; once reopened, the
+issue's next occurrence is keyed `sentry:<id>:<n>` (bot.flows.alerts.store picks n).
 """
 
 from __future__ import annotations
@@ -38,6 +43,15 @@ NAME_MAX = 200
 KEY_MAX = 200
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 _SENTRY_PROJECT = re.compile(r"/api/0/projects/[^/]+/([^/]+)/")
+# Sentry's issue webhook actions: the state each one means, None: nothing to change.
+SENTRY_ISSUE_ACTIONS: dict[str, str | None] = {
+    "created": FIRING,
+    "unresolved": FIRING,
+    "resolved": RESOLVED,
+    "assigned": None,
+    "ignored": None,
+    "archived": None,
+}
 
 
 class PayloadError(ValueError):
@@ -57,6 +71,10 @@ class Alert:
     generator_url: str | None = None
     annotations: dict[str, str] = field(default_factory=dict)
     project: str | None = None  # Sentry's project slug
+    # Sentry's `unresolved`: the issue fires again after its resolution, a new occurrence
+    # (a stale `triggered` for a resolved issue changes nothing).
+    reopens: bool = False
+    occurrence: int = 0  # Sentry: the issue's n-th occurrence (0: the first), set by the flow
 
     @property
     def firing(self) -> bool:
@@ -71,7 +89,8 @@ class Alert:
     def occurrence_key(self) -> str:
         """One per occurrence: the same alert repeated, by any replica, has the same key."""
         if self.source == SENTRY:
-            return bounded(f"{SENTRY}:{self.fingerprint}")
+            again = f":{self.occurrence}" if self.occurrence else ""
+            return bounded(f"{SENTRY}:{self.fingerprint}{again}")
         return bounded(f"{self.source}:{self.fingerprint}:{self.starts_at.isoformat()}")
 
     @property
@@ -292,6 +311,65 @@ def parse_sentry(data: Mapping[str, Any]) -> Notification:
         summary=title,
         generator_url=web_url,
         project=project,
+    )
+    return Notification(SENTRY, [alert], group_key=f"sentry:{issue_id}")
+
+
+def _sentry_issue_project(issue: Mapping[str, Any]) -> str | None:
+    """`project.slug` of the serialized issue, else the slug in its API `project_url`."""
+    project = issue.get("project")
+    if isinstance(project, dict) and isinstance(project.get("slug"), str) and project["slug"]:
+        return str(project["slug"])
+    url = issue.get("project_url")
+    if isinstance(url, str):
+        m = _SENTRY_PROJECT.search(urlsplit(url).path.rstrip("/") + "/")
+        if m:
+            return m.group(1)
+    return None
+
+
+def parse_sentry_issue(data: Mapping[str, Any]) -> Notification | None:
+    """Sentry's issue webhook body (resource `issue`), already decoded; None for an action
+    that changes no alert (assigned, ignored/archived, or one Sentry adds later)."""
+    action = data.get("action")
+    if not isinstance(action, str):
+        raise PayloadError("action: expected a string")
+    if SENTRY_ISSUE_ACTIONS.get(action) is None:
+        return None
+    status = SENTRY_ISSUE_ACTIONS[action]
+    assert status is not None
+    body = data.get("data")
+    if not isinstance(body, dict):
+        raise PayloadError("data: expected an object")
+    issue = body.get("issue")
+    if not isinstance(issue, dict):
+        raise PayloadError("data.issue: expected an object")
+    issue_id = _text(issue.get("id"), "data.issue.id", required=True)
+    assert issue_id is not None
+    title = _text(issue.get("title"), "data.issue.title") or f"Sentry issue {issue_id}"
+    project = _sentry_issue_project(issue)
+    # When it (last) began: a reopened issue's latest event, else its first.
+    seen = issue.get("lastSeen") if action == "unresolved" else None
+    starts_at = parse_time(seen or issue.get("firstSeen"), "data.issue.firstSeen")
+    assert starts_at is not None
+    labels = {
+        "source": SENTRY,
+        "alertname": title[:NAME_MAX],
+        **({"project": project} if project else {}),
+        **({"level": str(issue["level"])} if isinstance(issue.get("level"), str) else {}),
+    }
+    alert = Alert(
+        source=SENTRY,
+        fingerprint=issue_id[:100],
+        status=status,
+        name=title[:NAME_MAX],
+        labels=labels,
+        starts_at=starts_at,
+        summary=title,
+        generator_url=_text(issue.get("web_url"), "data.issue.web_url")
+        or _text(issue.get("permalink"), "data.issue.permalink"),
+        project=project,
+        reopens=action == "unresolved",
     )
     return Notification(SENTRY, [alert], group_key=f"sentry:{issue_id}")
 

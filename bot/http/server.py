@@ -110,12 +110,27 @@ def build_asgi(
         Route("/metrics", metrics, methods=["GET"]),
     ]
     for extra in extra_routes():
-        routes.extend(extra(services))
+        routes.extend(_drained(route, drain) for route in extra(services))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.bolt = bolt
     app.state.services = services
     app.state.drain = drain
     return app
+
+
+def _drained(route: Route, drain: Drain) -> Route:
+    """A POST's own tasks (an alert's Slack follow-up, which may outlive its answer) get the
+    shutdown grace period, as the work after a Slack ack does."""
+    if "POST" not in (route.methods or ()):
+        return route
+    inner = route.app
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        with drain.request():
+            await inner(scope, receive, send)
+
+    route.app = app
+    return route
 
 
 def _reload_on_sighup(services: Services) -> bool:

@@ -1,7 +1,9 @@
 """Alert intake over HTTP: `POST /alerts/alertmanager` (Alertmanager's webhook, version 4,
 `Authorization: Bearer <WARROOM_ALERTS_TOKEN>` from its `http_config.authorization`) and
-`POST /alerts/sentry` (Sentry's issue-alert webhook, `Sentry-Hook-Signature` the hex
-HMAC-SHA256 of the body with `SENTRY_WEBHOOK_SECRET`).
+`POST /alerts/sentry` (Sentry's integration-platform webhooks, `Sentry-Hook-Signature` the
+hex HMAC-SHA256 of the body with `SENTRY_WEBHOOK_SECRET`: resource `event_alert`, an issue
+alert firing, and resource `issue`, an issue created, resolved or unresolved; its other
+actions and other resources are answered 200 `ignored`).
 
 Listener only: check who sent it, read the body (incident.alerts), hand it to the flow
 (bot.flows.alerts.intake), answer JSON. A body that cannot be read is a 400 naming what is
@@ -35,11 +37,15 @@ from incident.alerts import (
     load_json,
     parse_alertmanager,
     parse_sentry,
+    parse_sentry_issue,
 )
 
 log = get_logger(__name__)
 MAX_BODY = 1024 * 1024  # Alertmanager's groups are far smaller; Sentry's events too
-SENTRY_RESOURCE = "event_alert"
+SENTRY_READERS: dict[str, Callable[[dict], Notification | None]] = {
+    "event_alert": parse_sentry,
+    "issue": parse_sentry_issue,
+}
 
 
 class Refused(Exception):
@@ -129,11 +135,15 @@ def _read_alertmanager(_: Request, body: bytes) -> Notification:
 def _read_sentry(request: Request, body: bytes) -> Notification | None:
     resource = request.headers.get("sentry-hook-resource", "")
     data = load_json(body)
-    if resource != SENTRY_RESOURCE:
-        # installation, issue, metric_alert...: not alerts this intake reads
+    reader = SENTRY_READERS.get(resource)
+    if reader is None:
+        # installation, metric_alert...: not alerts this intake reads
         log.info("sentry webhook ignored", resource=resource[:40])
         return None
-    return parse_sentry(data)
+    notification = reader(data)
+    if notification is None:  # an issue assigned, ignored...: no alert changes
+        log.info("sentry webhook ignored", resource=resource, action=str(data.get("action"))[:20])
+    return notification
 
 
 def alert_routes(services: Services) -> list[Route]:

@@ -1,6 +1,7 @@
 """Paging from the catalog's escalation policies: step 1 on declare (a DM with Acknowledge and
 an invitation), the next steps when nobody acknowledges, once across replicas, stopped by the
-DM's button; `/incident oncall` and `/incident page`; handoffs and overrides."""
+DM's button; `/incident oncall` and `/incident page`; handoffs and overrides; once
+acknowledged, every page DM says by whom and when, without its button."""
 
 from __future__ import annotations
 
@@ -232,3 +233,103 @@ def test_page_by_hand_sends_a_dm_with_acknowledge_and_goes_on_the_timeline(
     assert dave in members(bed, ch)
     [row] = bed.rows("SELECT step, paged_by FROM pages")
     assert row["step"] is None and row["paged_by"] == bed.people["alice"]
+
+
+# -- the DM after the acknowledgement ----------------------------------------------------------
+
+
+def actions_of(message) -> list:
+    return [b for b in message.blocks or [] if b["type"] == "actions"]
+
+
+def dm_now(bed: Testbed, im: str, ts: str):
+    return bed.emulator.message(im, ts)
+
+
+def dm_updates(bed: Testbed, *ims: str) -> list:
+    return [c for c in bed.emulator.calls("chat.update") if c.args.get("channel") in ims]
+
+
+def acked_dm(bed: Testbed, im: str, ts: str, acker: str) -> bool:
+    """The DM edited: no button, the acknowledger named, the time in the reader's zone."""
+    dm = dm_now(bed, im, ts)
+    return not actions_of(dm) and f"<@{acker}>" in str(dm.blocks) and "<!date^" in str(dm.blocks)
+
+
+def test_acknowledging_with_the_dm_button_edits_every_page_dm(paging: Testbed) -> None:
+    bed = paging
+    at(bed, HANDOFF_DAY + timedelta(hours=12))
+    first, nxt = on_call_now(bed)
+    inc = declare(bed, "checkout")
+    [(im1, dm1)] = bed.wait_for(lambda: dms(bed, first))
+    bed.clock.advance(timedelta(minutes=5, seconds=1))
+    [(im2, dm2)] = bed.wait_for(lambda: dms(bed, nxt))
+    assert actions_of(dm1) and actions_of(dm2)
+    bed.driver.block_action(
+        "incident_ack", str(inc["number"]), user_id=nxt, channel_id=im2, message_ts=dm2.ts
+    )
+    bed.wait_for(lambda: events(bed, "acknowledged"))
+    for im, dm in ((im1, dm1), (im2, dm2)):
+        bed.wait_for(lambda im=im, dm=dm: acked_dm(bed, im, dm.ts, nxt))
+        edited = dm_now(bed, im, dm.ts)
+        assert "&lt;errors&gt;" in str(edited.blocks)  # the title still escaped
+        assert "acknowledged" in edited.text.lower()
+    acked_at = bed.rows("SELECT acknowledged_at FROM incidents")[0]["acknowledged_at"]
+    assert f"<!date^{int(acked_at.timestamp())}^" in str(dm_now(bed, im1, dm1.ts).blocks)
+    settle(bed.services)
+    assert len(dm_updates(bed, im1, im2)) == 2  # each DM edited once
+    assert len(events(bed, "acknowledged")) == 1
+
+
+def test_acknowledging_with_the_command_edits_the_page_dm(paging: Testbed) -> None:
+    bed = paging
+    inc = declare(bed, "billing")
+    ch = inc["channel_id"]
+    alice, dave = bed.people["alice"], bed.people["dave"]
+    bed.driver.command("page @dave disk <!channel> full", user_id=alice, channel_id=ch)
+    [(im, dm)] = bed.wait_for(lambda: dms(bed, dave))
+    assert actions_of(dm)
+    answer = bed.driver.command("ack", user_id=alice, channel_id=ch).json()
+    assert "acknowledged" in answer["text"].lower()
+    bed.wait_for(lambda: acked_dm(bed, im, dm.ts, alice))
+    edited = dm_now(bed, im, dm.ts)
+    assert "&lt;!channel&gt;" in str(edited.blocks) and "<!channel>" not in str(edited.blocks)
+    assert f"<@{alice}>" in edited.text
+
+
+def test_a_slack_failure_on_the_dm_edit_leaves_the_acknowledgement(paging: Testbed) -> None:
+    bed = paging
+    inc = declare(bed, "billing")
+    ch = inc["channel_id"]
+    alice, dave = bed.people["alice"], bed.people["dave"]
+    bed.driver.command("page @dave look", user_id=alice, channel_id=ch)
+    [(im, dm)] = bed.wait_for(lambda: dms(bed, dave))
+    bed.emulator.fail("chat.update", error="message_not_found", times=None)
+    try:
+        answer = bed.driver.command("ack", user_id=alice, channel_id=ch).json()
+        assert "acknowledged" in answer["text"].lower() and "Traceback" not in answer["text"]
+        bed.wait_for(lambda: events(bed, "acknowledged"))
+        bed.wait_for(lambda: dm_updates(bed, im))
+        settle(bed.services)
+    finally:
+        bed.emulator.clear_faults()
+    settle(bed.services)
+    assert actions_of(dm_now(bed, im, dm.ts))  # tried once, not again
+    assert len(dm_updates(bed, im)) == 1
+    assert len(events(bed, "acknowledged")) == 1
+    assert bed.rows("SELECT acknowledged_at FROM incidents")[0]["acknowledged_at"] is not None
+
+
+def test_the_acknowledged_dm_builder_escapes_and_has_no_button() -> None:
+    from bot.slack.ui.oncall import page_dm_acknowledged
+    from incident.models import Incident
+
+    inc = Incident(number=7, title="<!here> db", severity="SEV1", channel_id="C1", service=None)
+    when = datetime(2030, 1, 7, 12, 0, tzinfo=UTC)
+    text, blocks = page_dm_acknowledged(inc, acked_by="<!channel>", acked_at=when, message="<b>")
+    shown = str(blocks)
+    assert not [b for b in blocks if b["type"] == "actions"]
+    assert "<!here>" not in shown and "<!channel>" not in shown and "<!channel>" not in text
+    assert "&lt;!channel&gt;" in shown and "2030-01-07 12:00 UTC" in shown
+    _, blocks = page_dm_acknowledged(inc, acked_by="U123ABC", acked_at=when)
+    assert "by <@U123ABC>" in str(blocks) and f"<!date^{int(when.timestamp())}^" in str(blocks)

@@ -3,6 +3,7 @@ a redelivery change nothing. Pure: no processes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -13,10 +14,12 @@ from incident.alerts import (
     load_json,
     parse_alertmanager,
     parse_sentry,
+    parse_sentry_issue,
     parse_time,
     with_service,
 )
 from tests.e2e.alert_support import T0, am_alert, notification, resolved, sentry_payload
+from tests.e2e.test_sentry_intake import sentry_issue
 
 
 def test_alertmanager_notification_reads_every_field() -> None:
@@ -115,3 +118,46 @@ def test_times_and_keys() -> None:
     assert parse_time(None, "t", optional=True) is None
     long = "x" * 500
     assert len(bounded(long)) == 200 and bounded(long) != bounded(long[:-1] + "y")
+
+
+def test_sentry_issue_webhook_resolves_and_reopens_the_issue_alert() -> None:
+    fired = parse_sentry(sentry_payload()).alerts[0]
+    created = parse_sentry_issue(sentry_issue("created"))
+    assert created is not None
+    (alert,) = created.alerts
+    assert alert.firing and not alert.reopens and alert.project == "checkout-web"
+    assert alert.starts_at == T0.replace(microsecond=123000)
+    # the same key as the alert rule's: the issue's resolution finds that alert
+    assert alert.occurrence_key == fired.occurrence_key == "sentry:1117540176"
+    resolved_ = parse_sentry_issue(sentry_issue("resolved"))
+    assert resolved_ is not None
+    (gone,) = resolved_.alerts
+    assert gone.status == "resolved" and gone.occurrence_key == fired.occurrence_key
+    assert gone.event_key == "alert:sentry:1117540176:resolved"
+    reopened = parse_sentry_issue(sentry_issue("unresolved"))
+    assert reopened is not None
+    (again,) = reopened.alerts
+    assert again.firing and again.reopens
+    assert again.starts_at == datetime(2026, 11, 30, 10, 40, tzinfo=UTC)  # lastSeen
+    assert replace(again, occurrence=2).occurrence_key == "sentry:1117540176:2"
+
+
+def test_sentry_issue_actions_that_change_nothing_and_bad_bodies() -> None:
+    for action in ("assigned", "ignored", "archived", "something-new"):
+        assert parse_sentry_issue(sentry_issue(action)) is None, action
+    payload = sentry_issue("resolved")
+    del payload["data"]["issue"]["project"]
+    n = parse_sentry_issue(payload)
+    assert n is not None and n.alerts[0].project == "checkout-web"  # from project_url
+    for mutate, needle in [
+        (lambda p: p.update(action=None), "action"),
+        (lambda p: p.update(data=[]), "data:"),
+        (lambda p: p["data"].update(issue="x"), "data.issue"),
+        (lambda p: p["data"]["issue"].pop("id"), "data.issue.id"),
+        (lambda p: p["data"]["issue"].update(firstSeen="soon"), "firstSeen"),
+    ]:
+        payload = sentry_issue("created")
+        mutate(payload)
+        with pytest.raises(PayloadError) as exc:
+            parse_sentry_issue(payload)
+        assert needle in str(exc.value)

@@ -61,7 +61,7 @@ _AGAIN: set[int] = set()  # ... and asked to refresh again meanwhile
 
 @dataclass(frozen=True)
 class Result:
-    outcome: str  # declared | attached | resolved | posted | duplicate | unrouted
+    outcome: str  # declared | attached | resolved | posted | duplicate | unrouted | ignored
     incident: int | None = None
 
     def as_dict(self) -> dict:
@@ -153,10 +153,14 @@ async def _decide(
     async with store.locked_transaction(services, service) as session:
         locked = time.monotonic()
         open_inc = await store.open_incident(session, service)
-        stored = await store.known(session, alerts)
+        targets = await store.sentry_occurrences(session, alerts)
+        stored = await store.known(session, [a for a in targets if a is not None])
         resolved_in: dict[int, None] = {}
         new: list[int] = []
-        for alert in alerts:
+        for alert in targets:
+            if alert is None:  # a Sentry issue resolved that never fired here
+                results.append(Result("ignored"))
+                continue
             row, changed = await store.record(
                 session, alert, service, now, stored.get(alert.occurrence_key)
             )

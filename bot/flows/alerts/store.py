@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import Services
 from incident import event_kinds as K
 from incident import timeline
-from incident.alerts import FIRING, RESOLVED, Alert, bounded
+from incident.alerts import FIRING, RESOLVED, SENTRY, Alert, bounded
 from incident.models import AlertRecord, Incident
 
 # Longer than this waiting for another request about the same service: answer 503 and let
@@ -76,6 +77,40 @@ async def known(session: AsyncSession, alerts: list[Alert]) -> dict[str, AlertRe
     return {row.alert_key: row for row in (await session.scalars(q)).all()}
 
 
+async def sentry_occurrences(session: AsyncSession, alerts: list[Alert]) -> list[Alert | None]:
+    """Which occurrence each Sentry alert is about, read under the service's lock: an issue's
+    alerts are keyed by its id, and a reopened issue (`Alert.reopens`) whose latest
+    occurrence resolved is a new one, `sentry:<id>:<n>`, so it fires, goes on the timeline
+    and counts on the card again, and its resolution asks the commander again, as a new
+    Alertmanager firing does. A `resolved` for an issue never stored is None: nothing to
+    resolve (Sentry sends issue webhooks for every issue, not only alerted ones). Other
+    alerts are returned as they are."""
+    ids = {a.fingerprint for a in alerts if a.source == SENTRY}
+    if not ids:
+        return list(alerts)
+    q = (
+        select(AlertRecord)
+        .where(AlertRecord.source == SENTRY, AlertRecord.fingerprint.in_(sorted(ids)))
+        .order_by(AlertRecord.id)
+    )
+    seen: dict[str, list[AlertRecord]] = {}
+    for row in (await session.scalars(q)).all():
+        seen.setdefault(row.fingerprint, []).append(row)
+    out: list[Alert | None] = []
+    for alert in alerts:
+        rows = seen.get(alert.fingerprint) if alert.source == SENTRY else None
+        if not rows:
+            out.append(None if alert.source == SENTRY and not alert.firing else alert)
+            continue
+        latest, n = rows[-1], len(rows) - 1
+        if alert.reopens and latest.status == RESOLVED:
+            # the new occurrence keeps the name its alert rule gave the issue
+            out.append(replace(alert, occurrence=n + 1, name=latest.name))
+        else:
+            out.append(replace(alert, occurrence=n))
+    return out
+
+
 async def record(
     session: AsyncSession,
     alert: Alert,
@@ -116,7 +151,8 @@ async def record(
     if row.status == alert.status or alert.status == FIRING:
         return row, False
     row.status = RESOLVED
-    row.ends_at = alert.ends_at
+    # Sentry's issue webhook gives no end time: it ended when Sentry said so
+    row.ends_at = alert.ends_at or (now if alert.source == SENTRY else None)
     row.updated_at = now
     return row, True
 

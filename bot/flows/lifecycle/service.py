@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapters.locks import LockUnavailable
 from bot.flows import card as incident_card
+from bot.flows.oncall import acked as page_dms
 from bot.flows.postmortem import delivery as postmortem_delivery
 from bot.flows.stakeholders import summary as stakeholder_summary
 from bot.logging_setup import get_logger
@@ -313,6 +314,8 @@ async def follow_up(services: Services, applied: Applied, actor: str) -> None:
         await _announce(services, text, problems)
     if outcome.change(K.RESOLVED):
         await _postmortem(services, inc.number, problems)
+    if outcome.change(K.ACKNOWLEDGED):
+        await page_dms.show_acknowledged(services, inc.number)  # at once, not at the next tick
     if stakeholder_summary.concerns({c.kind for c in outcome.changes}):
         problems += await stakeholder_summary.refresh(services, inc.number)
     if problems:

@@ -3,12 +3,13 @@
 Each tick reads, from Postgres alone, the open unacknowledged incidents whose service has an
 escalation policy and the pages already sent, asks `incident.escalation` which page is due,
 and sends it through `page.escalate`, which claims it under the incident's row lock first
-(see bot.flows.oncall.page). Ticks at the reminders' interval (`reminder_interval_s`)."""
+(see bot.flows.oncall.page). Ticks at the reminders' interval (`reminder_interval_s`).
+Each tick also edits the page DMs of incidents acknowledged since (bot.flows.oncall.acked)."""
 
 from __future__ import annotations
 
 from bot.background import background_task, every
-from bot.flows.oncall import page
+from bot.flows.oncall import acked, page
 from bot.flows.oncall.policy import policy_for
 from bot.logging_setup import get_logger
 from bot.services import Services
@@ -30,7 +31,12 @@ async def run(services: Services) -> None:
 
 
 async def tick(services: Services) -> int:
-    """Send every page due now; returns how many this replica sent."""
+    """Send every page due now; returns how many this replica sent. First, the DMs of
+    pages acknowledged since lose their button (whatever the catalog says now)."""
+    try:
+        await acked.show_acknowledged(services)
+    except Exception as exc:  # storage trouble: the pages due still go out
+        log.warning("page DM sweep failed", error_type=type(exc).__name__)
     catalog = services.catalog.current
     if catalog is None:
         return 0

@@ -14,6 +14,7 @@ from bot.slack.ui.elements import button, context, mrkdwn_section
 from incident.escaping import escape_mrkdwn
 from incident.models import Incident
 from incident.oncall import Schedule, next_handoff, on_call, on_call_next
+from incident.roles import is_user
 from incident.text_limits import clip_mrkdwn
 from incident.timefmt import slack_time
 
@@ -46,11 +47,7 @@ def ack_button(inc: Incident) -> dict[str, Any]:
     return button(ACK, "Acknowledge", str(inc.number), style="primary")
 
 
-def page_dm(
-    inc: Incident, *, reason: str, paged_by: str | None = None, message: str | None = None
-) -> tuple[str, list[dict[str, Any]]]:
-    """The direct message to the person paged. ``reason`` says why them (mrkdwn, already
-    escaped: `step 1 of escalation platform (schedule:platform)`)."""
+def _dm_head(inc: Incident, paged_by: str | None, message: str | None) -> dict[str, Any]:
     title = escape_mrkdwn(inc.title)
     by = f" by <@{paged_by}>" if paged_by else ""
     service = f" · service `{escape_mrkdwn(inc.service)}`" if inc.service else ""
@@ -58,11 +55,45 @@ def page_dm(
         f"📟 *You are paged{by}* for incident #{inc.number} ({inc.severity}): *{title}*\n"
         f"Channel: {_where(inc)}{service}"
     )
+    return mrkdwn_section(head + _quote(message))
+
+
+def page_dm(
+    inc: Incident, *, reason: str, paged_by: str | None = None, message: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The direct message to the person paged. ``reason`` says why them (mrkdwn, already
+    escaped: `step 1 of escalation platform (schedule:platform)`)."""
+    title = escape_mrkdwn(inc.title)
     text = f"📟 You are paged for incident #{inc.number} ({inc.severity}): {title}"
     blocks = [
-        mrkdwn_section(head + _quote(message)),
+        _dm_head(inc, paged_by, message),
         {"type": "actions", "elements": [ack_button(inc)]},
         context(f"Paged as {reason}. Acknowledging stops the escalation."),
+    ]
+    return clip_mrkdwn(text, FALLBACK_TEXT), blocks
+
+
+def page_dm_acknowledged(
+    inc: Incident,
+    *,
+    acked_by: str | None,
+    acked_at: datetime,
+    paged_by: str | None = None,
+    message: str | None = None,
+) -> tuple[str, list[dict[str, Any]]]:
+    """The page DM once the incident is acknowledged: the same page, and instead of the
+    button who acknowledged and when, so nobody paged still wonders whether to act.
+    ``acked_by`` is a user id (the timeline's actor), None when the timeline names nobody."""
+    title = escape_mrkdwn(inc.title)
+    if acked_by and is_user(acked_by):
+        who = f" by <@{acked_by}>"
+    else:  # not a Slack user: named as plain text, never a mention
+        who = f" by {escape_mrkdwn(acked_by)}" if acked_by else ""
+    when = slack_time(acked_at)
+    text = f"✅ Incident #{inc.number} ({inc.severity}) was acknowledged{who}: {title}"
+    blocks = [
+        _dm_head(inc, paged_by, message),
+        context(f"✅ Acknowledged{who} · {when}. The escalation is stopped."),
     ]
     return clip_mrkdwn(text, FALLBACK_TEXT), blocks
 
