@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -102,10 +104,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+def postgres_url() -> Iterator[str]:
+    # Not under pytest's tmp_path: a pytest session starting meanwhile makes its root 0700,
+    # out of reach of the unprivileged user the embedded Postgres runs as under root.
+    data = Path(tempfile.mkdtemp(prefix="warroom-checks-pg-"))
+    server = pgserver.get_server(data, cleanup_mode="stop")
     yield server.get_uri()
     server.cleanup()
+    shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

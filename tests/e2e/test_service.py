@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from warroom_sandbox.testbed import Testbed
@@ -183,36 +187,46 @@ def _processes_in(directory: Path) -> list[str]:
     return found
 
 
-def test_db_upgrade_command(tmp_path: Path) -> None:
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """An embedded store's data directory, not under pytest's tmp_path: any pytest session
+    starting meanwhile resets /tmp/pytest-of-<user> to mode 0700, and the unprivileged user
+    the embedded Postgres runs as (when tests run as root) can then no longer reach it."""
+    path = Path(tempfile.mkdtemp(prefix="warroom-dbup-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_db_upgrade_command(data_dir: Path) -> None:
     """It names what it applied, says when nothing was due, and leaves no embedded server
     running (a one-shot command)."""
     head = ScriptDirectory.from_config(db.alembic_config("postgresql://x")).get_current_head()
-    env = {"WARROOM_DATA_DIR": str(tmp_path)}
+    env = {"WARROOM_DATA_DIR": str(data_dir)}
     try:
         first = _cli("db", "upgrade", env=env)
         assert first.returncode == 0, first.stderr
         assert first.stdout.strip() == (
             f"applied migrations 0001–{head}; database schema now at {head}"
         )
-        assert _processes_in(tmp_path) == []
+        assert _processes_in(data_dir) == []
 
         second = _cli("db", "upgrade", env=env)
         assert second.returncode == 0, second.stderr
         assert second.stdout.strip() == f"database schema already at {head}; nothing applied"
-        assert _processes_in(tmp_path) == []
+        assert _processes_in(data_dir) == []
     finally:
-        if _processes_in(tmp_path):  # clean up after a failure, not part of the test
-            EmbeddedPostgres(tmp_path).stop()
-            EmbeddedRedis(tmp_path).stop()
+        if _processes_in(data_dir):  # clean up after a failure, not part of the test
+            EmbeddedPostgres(data_dir).stop()
+            EmbeddedRedis(data_dir).stop()
 
 
-def test_db_upgrade_leaves_a_shared_embedded_server_running(tmp_path: Path) -> None:
+def test_db_upgrade_leaves_a_shared_embedded_server_running(data_dir: Path) -> None:
     """A `warroom serve` on the same data directory started the servers: `db upgrade`
     migrates through them and stops neither."""
-    pg, redis_server = EmbeddedPostgres(tmp_path), EmbeddedRedis(tmp_path)
+    pg, redis_server = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
     redis_server.start()
     try:
-        result = _cli("db", "upgrade", env={"WARROOM_DATA_DIR": str(tmp_path)})
+        result = _cli("db", "upgrade", env={"WARROOM_DATA_DIR": str(data_dir)})
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith("applied migrations 0001")
         assert pg.is_running()
