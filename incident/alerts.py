@@ -214,8 +214,7 @@ def parse_alertmanager(data: Mapping[str, Any]) -> Notification:
     out = []
     for i, raw in enumerate(alerts):
         where = f"alerts[{i}]"
-        if not isinstance(raw, dict):
-            raise PayloadError(f"{where}: expected an object")
+        raw = _object(raw, where)
         status = raw.get("status")
         if status not in (FIRING, RESOLVED):
             raise PayloadError(f'{where}.status: expected "firing" or "resolved"')
@@ -271,17 +270,19 @@ def _sentry_tags(raw: Any) -> dict[str, str]:
     return out
 
 
+def _object(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise PayloadError(f"{where}: expected an object")
+    return value
+
+
 def parse_sentry(data: Mapping[str, Any]) -> Notification:
     """Sentry's issue-alert webhook body (resource `event_alert`), already decoded."""
     action = data.get("action")
     if action != "triggered":
         raise PayloadError(f'action: expected "triggered", got {str(action)[:20]!r}')
-    body = data.get("data")
-    if not isinstance(body, dict):
-        raise PayloadError("data: expected an object")
-    event = body.get("event")
-    if not isinstance(event, dict):
-        raise PayloadError("data.event: expected an object")
+    body = _object(data.get("data"), "data")
+    event = _object(body.get("event"), "data.event")
     issue_id = _text(event.get("issue_id"), "data.event.issue_id", required=True)
     assert issue_id is not None
     title = _text(event.get("title"), "data.event.title") or f"Sentry issue {issue_id}"
@@ -338,12 +339,8 @@ def parse_sentry_issue(data: Mapping[str, Any]) -> Notification | None:
         return None
     status = SENTRY_ISSUE_ACTIONS[action]
     assert status is not None
-    body = data.get("data")
-    if not isinstance(body, dict):
-        raise PayloadError("data: expected an object")
-    issue = body.get("issue")
-    if not isinstance(issue, dict):
-        raise PayloadError("data.issue: expected an object")
+    body = _object(data.get("data"), "data")
+    issue = _object(body.get("issue"), "data.issue")
     issue_id = _text(issue.get("id"), "data.issue.id", required=True)
     assert issue_id is not None
     title = _text(issue.get("title"), "data.issue.title") or f"Sentry issue {issue_id}"

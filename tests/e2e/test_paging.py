@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from warroom_sandbox.testbed import Testbed
@@ -281,13 +282,18 @@ def test_acknowledging_with_the_dm_button_edits_every_page_dm(paging: Testbed) -
     assert len(events(bed, "acknowledged")) == 1
 
 
+def _paged_dave(bed: Testbed, message: str) -> tuple[str, str, Any, Any]:
+    """Alice declares a billing incident and pages dave: (channel, alice, dave's DM, the DM)."""
+    ch = declare(bed, "billing")["channel_id"]
+    alice = bed.people["alice"]
+    bed.driver.command(f"page @dave {message}", user_id=alice, channel_id=ch)
+    [(im, dm)] = bed.wait_for(lambda: dms(bed, bed.people["dave"]))
+    return ch, alice, im, dm
+
+
 def test_acknowledging_with_the_command_edits_the_page_dm(paging: Testbed) -> None:
     bed = paging
-    inc = declare(bed, "billing")
-    ch = inc["channel_id"]
-    alice, dave = bed.people["alice"], bed.people["dave"]
-    bed.driver.command("page @dave disk <!channel> full", user_id=alice, channel_id=ch)
-    [(im, dm)] = bed.wait_for(lambda: dms(bed, dave))
+    ch, alice, im, dm = _paged_dave(bed, "disk <!channel> full")
     assert actions_of(dm)
     answer = bed.driver.command("ack", user_id=alice, channel_id=ch).json()
     assert "acknowledged" in answer["text"].lower()
@@ -299,11 +305,7 @@ def test_acknowledging_with_the_command_edits_the_page_dm(paging: Testbed) -> No
 
 def test_a_slack_failure_on_the_dm_edit_leaves_the_acknowledgement(paging: Testbed) -> None:
     bed = paging
-    inc = declare(bed, "billing")
-    ch = inc["channel_id"]
-    alice, dave = bed.people["alice"], bed.people["dave"]
-    bed.driver.command("page @dave look", user_id=alice, channel_id=ch)
-    [(im, dm)] = bed.wait_for(lambda: dms(bed, dave))
+    ch, alice, im, dm = _paged_dave(bed, "look")
     bed.emulator.fail("chat.update", error="message_not_found", times=None)
     try:
         answer = bed.driver.command("ack", user_id=alice, channel_id=ch).json()
