@@ -18,4 +18,5 @@ def test_both_replicas_declare_into_the_same_store(w: World) -> None:
         ),
         timeout=15,
     )
-    assert [r["title"] for r in rows] == ["replica 0 works", "replica 1 works"]
+    # both stored; which is numbered first is a race (each is stored after its ack)
+    assert sorted(r["title"] for r in rows) == ["replica 0 works", "replica 1 works"]
