@@ -15,3 +15,7 @@ class Clock:
     def advance(self, delta: timedelta) -> None:
         """Only the sandbox and tests move time forward."""
         self._offset += delta
+
+    def back_to_real_time(self) -> None:
+        """Tests start each one at the real time, whatever the previous one moved."""
+        self._offset = timedelta(0)

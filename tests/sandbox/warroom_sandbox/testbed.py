@@ -126,6 +126,7 @@ class Testbed:
     def reset(self) -> None:
         """A clean slate between tests: empty tables, a fresh emulated workspace, no caches."""
         self._truncate()
+        self.clock.back_to_real_time()  # a test that moved time does not move the next one's
         self._fresh_services()
         self.emulator.reset()
         self.people = {
