@@ -38,6 +38,7 @@ log = get_logger(__name__)
 ExtraRoutes = Callable[[Services], list[Route]]
 # In-process servers (tests, the sandbox) stop in a test's time, not a pod's.
 IN_PROCESS_GRACE = ShutdownConfig(grace_s=2.0)
+SLACK_PATH = "/slack/events"
 
 
 def extra_routes() -> list[ExtraRoutes]:
@@ -103,19 +104,37 @@ def build_asgi(
                 drain.uninstall()
                 drain.log(phase="done", elapsed_s=drain.elapsed())
 
+    slack = SlackEndpoint(bolt, drain)
     routes = [
-        Route("/slack/events", SlackEndpoint(bolt, drain), methods=["POST"]),
+        Route(SLACK_PATH, slack, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
     for extra in extra_routes():
         routes.extend(_drained(route, drain) for route in extra(services))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = WarroomASGI(slack, routes=routes, lifespan=lifespan)
     app.state.bolt = bolt
     app.state.services = services
     app.state.drain = drain
     return app
+
+
+class WarroomASGI(Starlette):
+    """Starlette, with `POST /slack/events` handed to its endpoint before the middleware
+    stack and the router: every Slack delivery comes this way, and the endpoint answers its
+    own errors. Everything else (and `GET /slack/events`: 405) goes through Starlette."""
+
+    def __init__(self, slack: SlackEndpoint, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._slack = slack
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == SLACK_PATH:
+            scope["app"] = self
+            await self._slack(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _drained(route: Route, drain: Drain) -> Route:

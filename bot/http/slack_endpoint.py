@@ -67,12 +67,22 @@ class SlackEndpoint:
         self.drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            response = await self._answer_for(scope, receive)
+        except Exception as exc:  # a bug of ours: logged, and Slack gets a plain 500
+            log.error("slack request failed", error_type=type(exc).__name__)
+            response = BoltResponse(status=500, body={"error": "internal"})
+        if response is not None:
+            await _answer(send, response)
+
+    async def _answer_for(self, scope: Scope, receive: Receive) -> BoltResponse | None:
+        """Bolt's answer; None when the client went away before sending its body."""
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(trace_id=os.urandom(8).hex())
         with self.drain.request(), priority.answering():
             body = await _body(receive)
             if body is None:
-                return
+                return None
             headers = _headers(scope)
             try:
                 request = AsyncBoltRequest(
@@ -85,4 +95,4 @@ class SlackEndpoint:
                 response = self.bolt.unreadable(body, headers, exc)
             else:
                 response = await self.bolt.async_dispatch(request)
-        await _answer(send, response)
+        return response

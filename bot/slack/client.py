@@ -15,7 +15,7 @@ import asyncio
 import weakref
 from typing import Any
 
-from aiohttp import ClientConnectorError, ClientSession, ClientTimeout, TCPConnector
+from aiohttp import ClientConnectorError, ClientError, ClientSession, ClientTimeout, TCPConnector
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -26,6 +26,8 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_internal_utils import _request_with_session
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.web.internal_utils import _get_headers, _get_url
 
 from bot.adapters.priority import yield_to_acks
 
@@ -54,6 +56,21 @@ IDEMPOTENT = frozenset(
         "views.update",
     }
 )
+
+
+# Reads taken straight from one aiohttp request when Slack answers 200 with JSON: the 📌 path
+# looks up every pinned message, and slack_sdk's layers (URL join, deprecation check, request
+# and response copies, three retry handlers asked about every answer) cost as much as the
+# request itself. Anything else — a 429, a 5xx, a dropped connection, a body that is not JSON
+# — goes through slack_sdk's path and its retry handlers, which for a read is safe.
+LEAN_READS = frozenset(
+    {"conversations.history", "conversations.replies", "conversations.info", "reactions.get"}
+)
+RETRY_AFTER_MAX_S = 60.0
+
+
+def _query_value(value: Any) -> Any:
+    return ("1" if value else "0") if isinstance(value, bool) else value
 
 
 def method_of(request: HttpRequest) -> str:
@@ -112,10 +129,62 @@ class PoliteWebClient(AsyncWebClient):
         self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientSession] = (
             weakref.WeakKeyDictionary()
         )
+        self._urls: dict[str, str] = {}
 
     async def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
         await yield_to_acks()
+        if (
+            api_method in LEAN_READS
+            and kwargs.get("http_verb") == "GET"
+            and kwargs.keys()
+            <= {
+                "http_verb",
+                "params",
+            }
+        ):
+            answer = await self._lean_read(api_method, kwargs.get("params") or {})
+            if answer is not None:
+                return answer
         return await super().api_call(api_method, **kwargs)
+
+    async def _lean_read(self, api_method: str, params: dict[str, Any]) -> Any:
+        """The read's answer, or None to have slack_sdk make it (after Retry-After on a 429)."""
+        url = self._urls.get(api_method)
+        if url is None:
+            url = self._urls[api_method] = _get_url(self.base_url, api_method)
+        given = {**self.default_params, **params}
+        query = {k: _query_value(v) for k, v in given.items() if v is not None}
+        headers = _get_headers(
+            headers=self.headers,
+            token=self.token,
+            has_json=False,
+            has_files=False,
+            request_specific_headers=None,
+        )
+        session = self.session or self._loop_session()
+        try:
+            async with session.get(
+                url, params=query, headers=headers, ssl=self.ssl, proxy=self.proxy
+            ) as res:
+                if res.status == 429:
+                    wait = float(res.headers.get("Retry-After") or 1)
+                    await asyncio.sleep(min(max(wait, 0.0), RETRY_AFTER_MAX_S))
+                    return None
+                if res.status != 200 or res.content_type != "application/json":
+                    return None
+                body = await res.json()
+                answer_headers = res.headers
+        except (ClientError, TimeoutError, ValueError):
+            return None
+        return AsyncSlackResponse(
+            client=self,
+            http_verb="GET",
+            api_url=url,
+            req_args={"params": query},
+            data=body,
+            headers=answer_headers,  # type: ignore[arg-type]
+            status_code=200,
+        ).validate()
 
     def _loop_session(self) -> ClientSession:
         loop = asyncio.get_running_loop()
