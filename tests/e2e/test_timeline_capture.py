@@ -209,3 +209,24 @@ def test_pinned_text_reads_as_its_author_wrote_it(bed: Testbed) -> None:
     assert "📌 error rate &lt; 1% &amp; falling, ask " in html
     assert ">@carol</span> &amp;lt;sic&amp;gt;" in html
     assert "&amp;lt; 1%" not in html and "&amp;amp;" not in html
+
+
+def test_a_rate_limited_or_failing_lookup_is_retried_as_slack_asks(bed: Testbed) -> None:
+    """The 📌's message lookup (a read, taken straight through aiohttp when Slack answers
+    200) waits Retry-After on a 429 and retries a 503, then stores the 📌 once."""
+    inc = declared(bed)
+    ch, bob = inc["channel_id"], bed.people["bob"]
+    ts = bed.emulator.add_message(ch, bob, "error rate < 1% & falling")
+    bed.emulator.fail("conversations.history", error="ratelimited", retry_after=1, times=1)
+    assert deliver(bed, pin_event(bed, ch, ts, "alice", bob)).status_code == 200
+    calls = bed.emulator.calls("conversations.history")
+    assert [c.status for c in calls] == [429, 200]
+    assert calls[1].time - calls[0].time >= 0.9  # Retry-After: 1 was honoured
+    [pin] = pins(bed)
+    assert pin["text"] == "error rate < 1% & falling"
+
+    ts2 = bed.emulator.add_message(ch, bob, "second finding")
+    bed.emulator.fail("conversations.history", status=503, times=1)
+    assert deliver(bed, pin_event(bed, ch, ts2, "alice", bob)).status_code == 200
+    assert [c.status for c in bed.emulator.calls("conversations.history")][2:] == [503, 200]
+    assert sorted(p["text"] for p in pins(bed)) == ["error rate < 1% & falling", "second finding"]
