@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
@@ -21,6 +22,7 @@ from typing import Any, Generic, Literal, TypeVar
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.metrics import TIMELINE_EVENTS
 from bot.services import Services
@@ -89,11 +91,19 @@ class GroupCommit(Generic[Item, Result]):
     """Natural batching for the hot 📌 path: deliveries that arrive while a round trip is in
     flight share the next one, so under a burst one statement serves dozens of them, and at
     rest nobody waits for a timer. Each caller still returns only once its own row is
-    committed (or gets the error), so the ack-after-storing promise holds."""
+    committed (or gets the error), so the ack-after-storing promise holds.
+
+    A burst's batches share one pooled connection: checking one out costs a round trip of
+    its own (the pool's liveness ping), which per batch cost as much as the statement."""
 
     MAX_BATCH = 500
 
-    def __init__(self, flush: Callable[[list[Item]], Awaitable[list[Result]]]) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], AbstractAsyncContextManager[AsyncConnection]],
+        flush: Callable[[AsyncConnection, list[Item]], Awaitable[list[Result]]],
+    ) -> None:
+        self._connect = connect
         self._flush = flush
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._running: asyncio.Task[None] | None = None
@@ -106,19 +116,35 @@ class GroupCommit(Generic[Item, Result]):
         return await future
 
     async def _drain(self) -> None:
+        batch: list[tuple[Item, asyncio.Future[Result]]] = []
         while self._pending:
-            batch = self._pending[: self.MAX_BATCH]
-            del self._pending[: self.MAX_BATCH]
             try:
-                results = await self._flush([item for item, _ in batch])
-            except Exception as exc:  # every caller of the batch answers 500
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+                async with self._connect() as conn:
+                    while self._pending:
+                        batch = self._take()
+                        try:
+                            results = await self._flush(conn, [item for item, _ in batch])
+                        except Exception as exc:  # every caller of the batch answers 500
+                            self._fail(batch, exc)
+                            break  # the connection may be gone: the next batch takes a fresh one
+                        for (_, future), result in zip(batch, results, strict=True):
+                            if not future.done():
+                                future.set_result(result)
+            except Exception as exc:  # no connection (Postgres down): a batch fails with it
+                if all(future.done() for _, future in batch):
+                    batch = self._take()
+                self._fail(batch, exc)
+
+    def _take(self) -> list[tuple[Item, asyncio.Future[Result]]]:
+        batch = self._pending[: self.MAX_BATCH]
+        del self._pending[: self.MAX_BATCH]
+        return batch
+
+    @staticmethod
+    def _fail(batch: list[tuple[Item, asyncio.Future[Result]]], exc: Exception) -> None:
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(exc)
 
 
 # The 📌 batches are one statement each, atomic by themselves (no BEGIN/COMMIT round trips),
@@ -137,16 +163,15 @@ _INSERT_PINS = text(
 )
 
 
-async def _pin_states(services: Services, keys: list[str]) -> list[PinState]:
-    async with services.autocommit.connect() as conn:
-        rows = await conn.execute(_PIN_STATES, {"keys": list(set(keys))})
-        found: dict[str, PinState] = {
-            r.dedupe_key: "shown" if r.withdrawn_at is None else "withdrawn" for r in rows
-        }
+async def _pin_states(conn: AsyncConnection, keys: list[str]) -> list[PinState]:
+    rows = await conn.execute(_PIN_STATES, {"keys": list(set(keys))})
+    found: dict[str, PinState] = {
+        r.dedupe_key: "shown" if r.withdrawn_at is None else "withdrawn" for r in rows
+    }
     return [found.get(k, "new") for k in keys]
 
 
-async def _insert_pins(services: Services, rows: list[dict[str, Any]]) -> list[bool]:
+async def _insert_pins(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[bool]:
     """One multi-row insert; True for each row that is new (the first of a key)."""
     unique = list({r["dedupe_key"]: r for r in reversed(rows)}.values())
     batch = json.dumps(
@@ -163,8 +188,7 @@ async def _insert_pins(services: Services, rows: list[dict[str, Any]]) -> list[b
             for r in unique
         ]
     )
-    async with services.autocommit.connect() as conn:
-        added = set((await conn.execute(_INSERT_PINS, {"rows": batch})).scalars())
+    added = set((await conn.execute(_INSERT_PINS, {"rows": batch})).scalars())
     first: list[bool] = []
     for r in rows:
         first.append(r["dedupe_key"] in added)
@@ -183,8 +207,8 @@ class PinBatchers:
 def _batchers(services: Services) -> PinBatchers:
     if services.pin_batchers is None:
         services.pin_batchers = PinBatchers(
-            GroupCommit(lambda keys: _pin_states(services, keys)),
-            GroupCommit(lambda rows: _insert_pins(services, rows)),
+            GroupCommit(services.autocommit.connect, _pin_states),
+            GroupCommit(services.autocommit.connect, _insert_pins),
         )
     return services.pin_batchers
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from warroom_sandbox.slack_emulator.args import Args
@@ -242,24 +243,32 @@ def members(ws: Workspace, args: Args) -> dict[str, Any]:
     return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
 
 
-def _in_window(msg: Message, args: Args) -> bool:
-    latest = args.string("latest")
-    oldest = args.string("oldest")
+def _window(args: Args) -> Callable[[Message], bool]:
+    """Whether a message is inside `latest`/`oldest` (`inclusive` or not); the arguments are
+    read once per call, not once per message of the channel."""
+    latest, oldest = args.string("latest"), args.string("oldest")
     inclusive = args.flag("inclusive")
-    ts = float(msg.ts)
-    if latest and (ts > float(latest) or (not inclusive and ts == float(latest))):
-        return False
-    return not (oldest and (ts < float(oldest) or (not inclusive and ts == float(oldest))))
+    hi = float(latest) if latest else None
+    lo = float(oldest) if oldest else None
+
+    def inside(msg: Message) -> bool:
+        ts = float(msg.ts)
+        if hi is not None and (ts > hi or (not inclusive and ts == hi)):
+            return False
+        return not (lo is not None and (ts < lo or (not inclusive and ts == lo)))
+
+    return inside
 
 
 @method("conversations.history")
 def history(ws: Workspace, args: Args) -> dict[str, Any]:
     ch = ws.channel(args.required("channel", "channel_not_found"))
     ws.require_member(ch)
+    inside = _window(args)
     msgs = [
         m
         for m in reversed(ch.messages)
-        if (not m.thread_ts or m.thread_ts == m.ts or m.reply_broadcast) and _in_window(m, args)
+        if (not m.thread_ts or m.thread_ts == m.ts or m.reply_broadcast) and inside(m)
     ]
     page, cursor = paginate(msgs, args, default_limit=100, max_limit=999)
     return {
@@ -282,7 +291,8 @@ def replies(ws: Workspace, args: Args) -> dict[str, Any]:
     if parent is None:
         raise SlackError("thread_not_found")
     thread = [parent] + [m for m in ch.messages if m.thread_ts == ts and m.ts != ts]
-    page, cursor = paginate([m for m in thread if _in_window(m, args)], args, default_limit=1000)
+    inside = _window(args)
+    page, cursor = paginate([m for m in thread if inside(m)], args, default_limit=1000)
     return {
         "ok": True,
         "messages": [message_json(ws, m, ch) for m in page],
