@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
+from psycopg import AsyncConnection as Driver
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import text, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.adapters.db import driver_connection
 from bot.metrics import TIMELINE_EVENTS
 from bot.services import Services
 from bot.slack.channels import tell
@@ -100,8 +101,8 @@ class GroupCommit(Generic[Item, Result]):
 
     def __init__(
         self,
-        connect: Callable[[], AbstractAsyncContextManager[AsyncConnection]],
-        flush: Callable[[AsyncConnection, list[Item]], Awaitable[list[Result]]],
+        connect: Callable[[], AbstractAsyncContextManager[Driver]],
+        flush: Callable[[Driver, list[Item]], Awaitable[list[Result]]],
     ) -> None:
         self._connect = connect
         self._flush = flush
@@ -148,30 +149,31 @@ class GroupCommit(Generic[Item, Result]):
 
 
 # The 📌 batches are one statement each, atomic by themselves (no BEGIN/COMMIT round trips),
-# and their text never changes with the batch size, so SQLAlchemy compiles each once and
+# and their text never changes with the batch size, so psycopg prepares each once and
 # Postgres plans it once: a multi-row VALUES or an IN list was a new statement every time.
-_PIN_STATES = text(
+_PIN_STATES = (
     "SELECT dedupe_key, withdrawn_at FROM timeline_events "
-    "WHERE dedupe_key = ANY(CAST(:keys AS varchar[]))"
+    "WHERE dedupe_key = ANY(CAST(%(keys)s AS varchar[]))"
 )
-_INSERT_PINS = text(
+_INSERT_PINS = (
     "INSERT INTO timeline_events "
     "(incident_number, kind, occurred_at, actor, text, data, dedupe_key) "
-    "SELECT n, k, at, a, t, d, key FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+    "SELECT n, k, at, a, t, d, key FROM jsonb_to_recordset(CAST(%(rows)s AS jsonb)) "
     "AS r(n integer, k varchar, at timestamptz, a varchar, t text, d jsonb, key varchar) "
     "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
 )
 
 
-async def _pin_states(conn: AsyncConnection, keys: list[str]) -> list[PinState]:
-    rows = await conn.execute(_PIN_STATES, {"keys": list(set(keys))})
+async def _pin_states(conn: Driver, keys: list[str]) -> list[PinState]:
+    cursor = await conn.execute(_PIN_STATES, {"keys": list(set(keys))})
     found: dict[str, PinState] = {
-        r.dedupe_key: "shown" if r.withdrawn_at is None else "withdrawn" for r in rows
+        key: "shown" if withdrawn is None else "withdrawn"
+        for key, withdrawn in await cursor.fetchall()
     }
     return [found.get(k, "new") for k in keys]
 
 
-async def _insert_pins(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[bool]:
+async def _insert_pins(conn: Driver, rows: list[dict[str, Any]]) -> list[bool]:
     """One multi-row insert; True for each row that is new (the first of a key)."""
     unique = list({r["dedupe_key"]: r for r in reversed(rows)}.values())
     batch = json.dumps(
@@ -188,7 +190,8 @@ async def _insert_pins(conn: AsyncConnection, rows: list[dict[str, Any]]) -> lis
             for r in unique
         ]
     )
-    added = set((await conn.execute(_INSERT_PINS, {"rows": batch})).scalars())
+    cursor = await conn.execute(_INSERT_PINS, {"rows": batch})
+    added = {key for (key,) in await cursor.fetchall()}
     first: list[bool] = []
     for r in rows:
         first.append(r["dedupe_key"] in added)
@@ -207,8 +210,8 @@ class PinBatchers:
 def _batchers(services: Services) -> PinBatchers:
     if services.pin_batchers is None:
         services.pin_batchers = PinBatchers(
-            GroupCommit(services.autocommit.connect, _pin_states),
-            GroupCommit(services.autocommit.connect, _insert_pins),
+            GroupCommit(lambda: driver_connection(services.autocommit), _pin_states),
+            GroupCommit(lambda: driver_connection(services.autocommit), _insert_pins),
         )
     return services.pin_batchers
 
