@@ -175,8 +175,8 @@ class WarroomApp(AsyncApp):
     def __init__(self, *, signing_secret: str, **kwargs: Any) -> None:
         super().__init__(signing_secret=signing_secret, **kwargs)
         self._warroom_secret = signing_secret
-        # Put in every request's context (`context["services"]`) here rather than by a
-        # middleware: Bolt inspects a middleware's signature on every request.
+        # Put in every request's context (`context["services"]`) by _init_context rather
+        # than by a middleware: Bolt inspects a middleware's signature on every request.
         self.services: Services | None = None
         self._request_logger = get_bolt_app_logger(self.name, self._base_logger)
 
@@ -188,6 +188,8 @@ class WarroomApp(AsyncApp):
         req.context["token"] = self._token
         req.context["client"] = self._async_client
         req.context["listener_runner"] = self.listener_runner
+        if self.services is not None:
+            req.context["services"] = self.services
 
     def unreadable(
         self, raw_body: bytes, headers: Mapping[str, Any], error: Exception
@@ -219,8 +221,6 @@ class WarroomApp(AsyncApp):
         if not ssl_check and (problem := malformed(req.body)):
             log.warning("malformed request refused", problem=problem)
             return BoltResponse(status=400, body={"error": "malformed request"})
-        if self.services is not None:
-            req.context["services"] = self.services
         return await super().async_dispatch(req)
 
 

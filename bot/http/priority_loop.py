@@ -66,7 +66,7 @@ class _ReadyQueue:
         self._later_taken = 0
         if not later or not priority.busy():
             self._later_left = later
-        elif not self._now_left or self._loop.time() - self._later_ran >= STARVE_S:
+        elif not self._now_left or self._round_started - self._later_ran >= STARVE_S:
             self._later_left = 1
         else:
             self._later_left = 0
