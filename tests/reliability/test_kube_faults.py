@@ -11,7 +11,7 @@ from typing import Any
 import redis
 
 from tests.e2e.test_declare import setup_finished
-from tests.reliability.slack_steps import confirm_value, seed_rollback_target
+from tests.reliability.slack_steps import confirm_value, rolled_out, seed_rollback_target
 from tests.reliability.tally import Tally
 from tests.reliability.world import NS, World, free_port
 
@@ -71,6 +71,8 @@ def scenario_kube_faults(world: World, trials: int) -> Tally:
                 tally.trials += 1
                 name = f"faulty-{free_port()}"
                 seed_rollback_target(world, name, replicas=2)
+                # the seeding rollout's status writes would meet the PATCH as a real 409
+                world.bed.wait_for(lambda n=name: rolled_out(world, n), timeout=20)
                 seen = len(world.emulator.responses())
                 world.drivers[0].command(
                     f"rollback {name} -n {NS}", user_id=alice, channel_id=channel
