@@ -102,6 +102,35 @@ def on_call_now(bed: Testbed) -> tuple[str, str]:
     return on_call(schedule, now), on_call_next(schedule, now)
 
 
+def test_no_replica_pages_before_the_incident_has_its_channel(paging: Testbed) -> None:
+    """Another replica's escalation loop sees the incident as soon as it is stored, while the
+    declaring replica still creates its channel: it leaves step 1 to the declaring replica,
+    so the page links the channel and invites into it."""
+    bed = paging
+    second = start_second_app(bed)
+    try:
+        at(bed, HANDOFF_DAY + timedelta(hours=12))
+        first, _ = on_call_now(bed)
+        bed.emulator.fail("conversations.create", delay=1.5, times=1)  # a slow channel step
+        general = bed.emulator.channel_by_name("general").id
+        bed.driver.command(
+            "declare SEV2 Checkout <errors> --service checkout",
+            user_id=bed.people["alice"],
+            channel_id=general,
+        )
+        bed.wait_for(lambda: bed.rows("SELECT number FROM incidents"))
+        settle(bed.services, second.services)  # several ticks of both loops meanwhile
+        assert bed.rows("SELECT channel_id FROM incidents")[0]["channel_id"] is None
+        assert not dms(bed, first) and not events(bed, "page")
+        inc = bed.wait_for(lambda: setup_finished(bed, 1))
+        [(_, dm)] = bed.wait_for(lambda: dms(bed, first))
+        assert f"<#{inc['channel_id']}>" in str(dm.blocks)
+        assert first in members(bed, inc["channel_id"])
+    finally:
+        second.stop()
+        bed.emulator.clear_faults()
+
+
 def test_declare_pages_step_one_then_step_two_once_then_ack_stops_it(paging: Testbed) -> None:
     bed = paging
     second = start_second_app(bed)

@@ -8,6 +8,8 @@ Each tick also edits the page DMs of incidents acknowledged since (bot.flows.onc
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from bot.background import background_task, every
 from bot.flows.oncall import acked, page
 from bot.flows.oncall.policy import policy_for
@@ -15,8 +17,20 @@ from bot.logging_setup import get_logger
 from bot.services import Services
 from incident import registry
 from incident.escalation import due_page
+from incident.models import Incident
 
 log = get_logger(__name__)
+# The declaring replica pages step 1 itself once the incident's channel exists (page.
+# start_escalation): until its set-up has settled the channel step, the loop leaves the
+# incident to it, so no page goes out without a channel to link and join. A set-up this late
+# is taken for dead, and the loop pages all the same.
+SETUP_GRACE = timedelta(seconds=60)
+
+
+def _setting_up(inc: Incident, now: datetime) -> bool:
+    setup = inc.setup or {}
+    settled = "channel" in setup.get("done", []) or "channel" in setup.get("failed", {})
+    return not settled and now - inc.declared_at < SETUP_GRACE
 
 
 def interval(services: Services) -> float:
@@ -45,7 +59,9 @@ async def tick(services: Services) -> int:
         candidates = [
             (inc, policy)
             for inc in await registry.open_incidents(session)
-            if inc.acknowledged_at is None and (policy := policy_for(catalog, inc)) is not None
+            if inc.acknowledged_at is None
+            and not _setting_up(inc, now)
+            and (policy := policy_for(catalog, inc)) is not None
         ]
         sent = await page.sent_pages(session, [inc.number for inc, _ in candidates])
     due = [
